@@ -1,0 +1,6 @@
+//! newsflow's pure domain logic: turning raw scraper JSON into articles, recognising
+//! duplicates, generating labelled synthetic streams and coding events. No I/O, no tokio.
+
+pub mod article;
+pub mod dedup;
+pub mod synth;

@@ -1,0 +1,2 @@
+//! newsflow-dedup binary.
+fn main() {}

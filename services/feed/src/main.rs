@@ -1,0 +1,2 @@
+//! newsflow-feed binary.
+fn main() {}
