@@ -1,2 +1,14 @@
 //! Plumbing every newsflow service shares: config, telemetry, Kafka, Postgres, offsets,
-//! outbox relay, admin server and shutdown.
+//! outbox relay, batch consumption, admin server and shutdown.
+
+pub mod admin;
+pub mod config;
+pub mod consumer;
+pub mod db;
+pub mod kafka;
+pub mod offsets;
+pub mod outbox;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use shutdown::Shutdown;

@@ -1,0 +1,64 @@
+//! Batch consumption: gathers messages into batches for one Postgres transaction each, and
+//! hands Kafka the offsets that Postgres has committed.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use rdkafka::Message;
+use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::OwnedMessage;
+
+use crate::Shutdown;
+
+/// Waits for the first message (or shutdown), then collects more until `max` messages or
+/// `linger` has passed since the first. Returns an empty batch only on shutdown.
+pub async fn next_batch<C: ConsumerContext + 'static>(
+    consumer: &StreamConsumer<C>,
+    max: usize,
+    linger: Duration,
+    shutdown: &Shutdown,
+) -> Result<Vec<OwnedMessage>, KafkaError> {
+    let mut batch = Vec::with_capacity(max.min(4096));
+    // recv() is cancellation safe, so losing the race against shutdown loses no message.
+    let first = tokio::select! {
+        m = consumer.recv() => m?,
+        () = shutdown.wait() => return Ok(batch),
+    };
+    batch.push(first.detach());
+    let deadline = tokio::time::Instant::now() + linger;
+    while batch.len() < max {
+        tokio::select! {
+            m = consumer.recv() => batch.push(m?.detach()),
+            () = tokio::time::sleep_until(deadline) => break,
+            () = shutdown.wait() => break,
+        }
+    }
+    Ok(batch)
+}
+
+/// The offset after the last message of each partition in `batch`.
+pub fn next_offsets(batch: &[OwnedMessage]) -> HashMap<(String, i32), i64> {
+    let mut next: HashMap<(String, i32), i64> = HashMap::new();
+    for m in batch {
+        let entry = next
+            .entry((m.topic().to_owned(), m.partition()))
+            .or_insert(0);
+        *entry = (*entry).max(m.offset() + 1);
+    }
+    next
+}
+
+/// After Postgres committed, tell Kafka how far we got. This is only a hint for lag tooling
+/// (and a fallback start position); failures are logged, never fatal.
+pub fn store_hints<C: ConsumerContext + 'static>(
+    consumer: &StreamConsumer<C>,
+    next: &HashMap<(String, i32), i64>,
+) {
+    for ((topic, partition), offset) in next {
+        // store_offset takes the offset of the next message to read, like Kafka commits.
+        if let Err(e) = consumer.store_offset(topic, *partition, *offset) {
+            tracing::debug!(error = %e, topic, partition, "cannot store offset hint (partition revoked?)");
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Kafka clients configured the newsflow way: consumers that resume from the offsets stored
+//! in Postgres, idempotent producers, and explicit topic creation.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::{ClientContext, DefaultClientContext};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::FutureProducer;
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{Offset, TopicPartitionList};
+use sqlx::PgPool;
+
+use crate::config::KafkaArgs;
+use crate::offsets;
+
+/// Base client configuration: brokers plus the operator's pass-through properties (TLS, SASL…),
+/// which win over our defaults.
+pub fn client_config(args: &KafkaArgs, defaults: &[(&str, &str)]) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", args.brokers.trim());
+    for (k, v) in defaults {
+        config.set(*k, *v);
+    }
+    for (k, v) in &args.properties {
+        config.set(k, v);
+    }
+    config
+}
+
+/// An idempotent producer (`enable.idempotence=true`, `acks=all`): retries never duplicate
+/// or reorder a partition's messages.
+pub fn producer(args: &KafkaArgs) -> Result<FutureProducer, KafkaError> {
+    client_config(
+        args,
+        &[
+            ("enable.idempotence", "true"),
+            ("acks", "all"),
+            ("linger.ms", "5"),
+            ("message.timeout.ms", "30000"),
+            ("batch.num.messages", "1000"),
+        ],
+    )
+    .create()
+}
+
+/// Consumer context that positions each newly assigned partition at the offset stored in
+/// Postgres, so processing resumes exactly after the last committed transaction; Kafka's own
+/// committed offsets are only a fallback and a progress hint for lag tooling.
+pub struct StoredOffsets {
+    pool: PgPool,
+    group: String,
+    handle: tokio::runtime::Handle,
+}
+
+impl ClientContext for StoredOffsets {}
+
+impl ConsumerContext for StoredOffsets {
+    fn rebalance(
+        &self,
+        base_consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                let wanted: Vec<(String, i32)> = tpl
+                    .elements()
+                    .iter()
+                    .map(|e| (e.topic().to_owned(), e.partition()))
+                    .collect();
+                // The callback runs inside the consumer's poll, on a runtime worker. Blocking it
+                // for one query is what we want: no message of these partitions may be fetched
+                // before we know where to start. (block_in_place needs the multi-thread runtime.)
+                let stored = tokio::task::block_in_place(|| {
+                    self.handle
+                        .block_on(offsets::load(&self.pool, &self.group, &wanted))
+                });
+                match stored {
+                    Ok(stored) => {
+                        for ((topic, partition), next) in &stored {
+                            if let Err(e) =
+                                tpl.set_partition_offset(topic, *partition, Offset::Offset(*next))
+                            {
+                                tracing::warn!(error = %e, topic, partition, "cannot seek to stored offset");
+                            }
+                        }
+                        tracing::info!(partitions = ?wanted, stored = stored.len(), "partitions assigned");
+                    }
+                    // Falling back to Kafka's committed offsets is safe: they never run ahead of
+                    // Postgres, and the transaction re-checks the stored offset anyway.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read stored offsets; using Kafka's committed offsets");
+                    }
+                }
+                if let Err(e) = base_consumer.assign(tpl) {
+                    tracing::error!(error = %e, "assign failed");
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                tracing::info!(partitions = tpl.count(), "partitions revoked");
+                if let Err(e) = base_consumer.unassign() {
+                    tracing::error!(error = %e, "unassign failed");
+                }
+            }
+            other => {
+                tracing::error!(error = ?other, "rebalance error");
+                let _ = base_consumer.unassign();
+            }
+        }
+    }
+}
+
+/// A group consumer for `topics` that resumes from the offsets stored in Postgres.
+pub fn consumer(
+    args: &KafkaArgs,
+    group: &str,
+    topics: &[&str],
+    pool: PgPool,
+) -> Result<StreamConsumer<StoredOffsets>, KafkaError> {
+    let context = StoredOffsets {
+        pool,
+        group: group.to_owned(),
+        handle: tokio::runtime::Handle::current(),
+    };
+    let consumer: StreamConsumer<StoredOffsets> = client_config(
+        args,
+        &[
+            ("group.id", group),
+            ("auto.offset.reset", "earliest"),
+            // Offsets are stored by us after the Postgres commit, then auto-committed to Kafka
+            // as a hint for lag tooling.
+            ("enable.auto.offset.store", "false"),
+            ("enable.auto.commit", "true"),
+            ("auto.commit.interval.ms", "1000"),
+            ("partition.assignment.strategy", "range"),
+            ("session.timeout.ms", "10000"),
+            ("heartbeat.interval.ms", "2000"),
+            ("max.poll.interval.ms", "300000"),
+        ],
+    )
+    .create_with_context(context)?;
+    consumer.subscribe(topics)?;
+    Ok(consumer)
+}
+
+/// Creates the topics that do not exist yet (the broker may not auto-create them).
+pub async fn ensure_topics(args: &KafkaArgs, topics: &[(&str, i32)]) -> Result<(), KafkaError> {
+    let admin: AdminClient<DefaultClientContext> = client_config(args, &[]).create()?;
+    let new: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|(name, partitions)| NewTopic::new(name, *partitions, TopicReplication::Fixed(1)))
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    for result in admin.create_topics(&new, &options).await? {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => {
+                return Err(KafkaError::AdminOp(code)).inspect_err(|_| {
+                    tracing::error!(topic, ?code, "cannot create topic");
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Partition counts of the given topics, from broker metadata.
+pub fn partition_counts(
+    args: &KafkaArgs,
+    topics: &[&str],
+) -> Result<HashMap<String, usize>, KafkaError> {
+    let consumer: BaseConsumer = client_config(args, &[]).create()?;
+    let mut counts = HashMap::new();
+    for topic in topics {
+        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+        for t in metadata.topics() {
+            counts.insert(t.name().to_owned(), t.partitions().len());
+        }
+    }
+    Ok(counts)
+}
