@@ -9,6 +9,7 @@ pub mod kafka;
 pub mod offsets;
 pub mod outbox;
 pub mod shutdown;
+pub mod stage;
 pub mod telemetry;
 
 pub use shutdown::Shutdown;
