@@ -119,9 +119,12 @@ impl Doc {
         })
     }
 
-    /// Whitespace-separated words of the story proper (without boilerplate).
+    /// Words of the story proper (without boilerplate).
     pub fn word_count(&self) -> usize {
-        self.text.split_ascii_whitespace().count()
+        self.sentences
+            .iter()
+            .map(|&(s, e)| count_words(&self.text[s as usize..e as usize]))
+            .sum()
     }
 
     /// The body as plain text: paragraphs separated by a blank line.
@@ -200,6 +203,16 @@ fn pick<'v, T>(rng: &mut ChaCha8Rng, items: &'v [T]) -> &'v T {
 
 fn word(rng: &mut ChaCha8Rng, items: &[&'static str]) -> &'static str {
     items[rng.random_range(0..items.len())]
+}
+
+/// Words in generated text, where words are separated by single spaces. A byte
+/// count that vectorises: splitting on whitespace was a tenth of generation time.
+pub(super) fn count_words(s: &str) -> usize {
+    if s.is_empty() {
+        0
+    } else {
+        s.bytes().filter(|&b| b == b' ').count() + 1
+    }
 }
 
 /// "a" or "an" by the word's first letter; good enough for this vocabulary.
@@ -522,7 +535,7 @@ impl<'a> Writer<'a> {
             used[k / 64] |= 1 << (k % 64);
             let start = doc.text.len();
             self.sentence_into(&v.body[k], &mut doc);
-            words += doc.text[start..].split_ascii_whitespace().count();
+            words += count_words(&doc.text[start..]);
             in_paragraph += 1;
         }
         doc.finish();

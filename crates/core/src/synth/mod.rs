@@ -163,7 +163,12 @@ impl Generator {
     }
 
     fn draw_kind(&mut self) -> TruthKind {
-        let ratio = self.cfg.duplicate_ratio.clamp(0.0, 1.0);
+        // Out-of-range (or NaN) ratios are clamped rather than panicking mid-stream.
+        let ratio = if self.cfg.duplicate_ratio.is_nan() {
+            0.0
+        } else {
+            self.cfg.duplicate_ratio.clamp(0.0, 1.0)
+        };
         let dup = self.rng.random_bool(ratio);
         if self.ring.is_empty() {
             return TruthKind::Original;
@@ -232,10 +237,10 @@ impl Generator {
             .map(|_| w.suffix())
             .collect();
         // The length target covers what a reader sees, boilerplate included.
-        let boilerplate = prefix.split_ascii_whitespace().count()
+        let boilerplate = compose::count_words(&prefix)
             + footer
                 .iter()
-                .map(|f| f.split_ascii_whitespace().count())
+                .map(|f| compose::count_words(f))
                 .sum::<usize>();
         let mut doc = w.article(target.saturating_sub(boilerplate).max(1));
         doc.prefix = prefix;
