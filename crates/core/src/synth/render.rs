@@ -98,7 +98,9 @@ fn html_page(out: &mut String, meta: &Meta<'_>, doc: &Doc, rng: &mut ChaCha8Rng)
     for seg in &v.nav[rng.random_range(0..v.nav.len())].segs {
         match seg {
             super::vocab::Seg::Lit(l) => out.push_str(l),
-            super::vocab::Seg::Slot(_) => out.push_str(v.outlets[meta.outlet as usize].name),
+            super::vocab::Seg::Slot(_) => {
+                html_escape::encode_text_to_string(v.outlets[meta.outlet as usize].name, out);
+            }
         }
     }
     out.push_str("<article><h1>");
