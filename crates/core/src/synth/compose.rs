@@ -600,15 +600,24 @@ pub(super) enum Edit {
     InsertAfter,
 }
 
-/// The first `keep` paragraphs of `doc`, wrapping kept (footer dropped).
-pub(super) fn truncated(doc: &Doc, keep: usize) -> Doc {
+/// The first `keep` paragraphs of `doc`, wrapping kept (footer dropped). A one-paragraph
+/// article is cut by sentences instead, so a truncated copy is always shorter when it can be.
+pub(super) fn truncated(doc: &Doc, keep: usize, share: f64) -> Doc {
     let mut out = Doc::with_capacity(doc.text.len());
     out.prefix.clone_from(&doc.prefix);
-    for span in doc.paragraph_spans().take(keep) {
-        for i in span {
+    if doc.paragraph_count() < 2 {
+        let n = doc.sentence_count();
+        let keep = ((n as f64 * share).round() as usize).clamp(1, n.max(1));
+        for i in 0..keep.min(n) {
             out.push_sentence(doc.sentence(i));
         }
-        out.end_paragraph();
+    } else {
+        for span in doc.paragraph_spans().take(keep) {
+            for i in span {
+                out.push_sentence(doc.sentence(i));
+            }
+            out.end_paragraph();
+        }
     }
     out.finish();
     out

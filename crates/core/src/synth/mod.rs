@@ -388,8 +388,9 @@ impl Generator {
                 };
                 let paragraphs = self.ring[src].doc.paragraph_count();
                 let share = self.rng.random_range(0.4..=0.7);
-                let keep = ((paragraphs as f64 * share).round() as usize).clamp(1, paragraphs);
-                let mut doc = compose::truncated(&self.ring[src].doc, keep);
+                let keep =
+                    ((paragraphs as f64 * share).round() as usize).clamp(1, paragraphs.max(1));
+                let mut doc = compose::truncated(&self.ring[src].doc, keep, share);
                 let mut w = Writer::new(&mut self.rng, o_story, date, outlet);
                 if w.rng.random_bool(0.6) {
                     let c = w.continue_reading();

@@ -446,3 +446,39 @@ fn plain_text_article_reads_the_seed_sample() {
     assert_eq!(field(&crlf, "title"), Some("Title"));
     assert_eq!(field(&crlf, "body"), Some("One.\n\nTwo."));
 }
+
+#[test]
+fn tiny_and_extreme_configs_still_work() {
+    let mut words_of: HashMap<String, usize> = HashMap::new();
+    let mut truncated = 0;
+    for a in Generator::new(SynthConfig {
+        mean_words: 25,
+        duplicate_ratio: 0.9,
+        ..cfg(2_000)
+    }) {
+        let n = words(&text_of(&a.json));
+        match (&a.truth.original_id, a.truth.kind) {
+            (Some(orig), TruthKind::Truncated) => {
+                truncated += 1;
+                // A one-sentence original cannot be cut; everything else must shrink.
+                let o = words_of[orig];
+                assert!(n < o || o < 45, "{}: {n} words vs original {o}", a.truth.id);
+            }
+            (None, _) => {
+                words_of.insert(a.truth.id.clone(), n);
+            }
+            _ => {}
+        }
+    }
+    assert!(truncated > 100);
+    for (mean_words, duplicate_ratio) in [(0, 1.0), (1, f64::NAN), (5, -3.0)] {
+        let n = Generator::new(SynthConfig {
+            mean_words,
+            duplicate_ratio,
+            ..cfg(300)
+        })
+        .count();
+        assert_eq!(n, 300);
+    }
+    assert_eq!(Generator::new(cfg(0)).count(), 0);
+}
