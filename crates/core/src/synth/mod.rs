@@ -136,6 +136,16 @@ struct Kept {
     story: Story,
 }
 
+/// A duplicate as built from a kept original, before rendering.
+#[derive(Debug)]
+struct Copied {
+    url: String,
+    outlet: u16,
+    title: String,
+    authors: Vec<String>,
+    doc: Doc,
+}
+
 /// Streams [`SynthArticle`]s; see the module docs.
 #[derive(Debug)]
 pub struct Generator {
@@ -280,13 +290,8 @@ impl Generator {
         }
     }
 
-    /// Builds a duplicate of ring entry `src` of the given kind: (url, outlet, title,
-    /// authors, doc).
-    fn duplicate(
-        &mut self,
-        kind: TruthKind,
-        src: usize,
-    ) -> (String, u16, String, Vec<String>, Doc) {
+    /// Builds a duplicate of ring entry `src` of the given (duplicate) kind.
+    fn duplicate(&mut self, kind: TruthKind, src: usize) -> Copied {
         let date = self.time.date_naive();
         let seed = self.cfg.seed;
         let n = self.n;
@@ -305,16 +310,34 @@ impl Generator {
                 match self.rng.random_range(0..3u8) {
                     0 => {
                         let url = render::with_tracking(&o_url, &mut self.rng);
-                        (url, o_outlet, o_title, authors, doc)
+                        Copied {
+                            url,
+                            outlet: o_outlet,
+                            title: o_title,
+                            authors,
+                            doc,
+                        }
                     }
                     1 => {
                         let url = render::amp_variant(&o_url, &mut self.rng);
-                        (url, o_outlet, o_title, authors, doc)
+                        Copied {
+                            url,
+                            outlet: o_outlet,
+                            title: o_title,
+                            authors,
+                            doc,
+                        }
                     }
                     _ => {
                         let outlet = self.other_outlet(o_outlet);
                         let url = render::article_url(outlet, time, &o_title, seed, n);
-                        (url, outlet, o_title, authors, doc)
+                        Copied {
+                            url,
+                            outlet,
+                            title: o_title,
+                            authors,
+                            doc,
+                        }
                     }
                 }
             }
@@ -329,22 +352,25 @@ impl Generator {
                     }
                     title = w.headline();
                 }
-                if doc.prefix.is_empty() || w.rng.random_bool(0.5) {
-                    doc.prefix = if doc.prefix.is_empty() {
-                        w.prefix()
-                    } else {
-                        String::new()
-                    };
+                // Byline on top: added where there was none, else replaced or dropped.
+                doc.prefix = if doc.prefix.is_empty() || w.rng.random_bool(0.5) {
+                    w.prefix()
                 } else {
-                    doc.prefix = w.prefix();
-                }
+                    String::new()
+                };
                 doc.footer.clear();
                 for _ in 0..w.rng.random_range(0..=2u8) {
                     let s = w.suffix();
                     doc.footer.push(s);
                 }
                 let url = render::article_url(outlet, time, &title, seed, n);
-                (url, outlet, title, Vec::new(), doc)
+                Copied {
+                    url,
+                    outlet,
+                    title,
+                    authors: Vec::new(),
+                    doc,
+                }
             }
             TruthKind::LightEdit => {
                 let same_url = self.rng.random_bool(0.5);
@@ -378,7 +404,13 @@ impl Generator {
                 } else {
                     render::article_url(outlet, time, &title, seed, n)
                 };
-                (url, outlet, title, authors, doc)
+                Copied {
+                    url,
+                    outlet,
+                    title,
+                    authors,
+                    doc,
+                }
             }
             TruthKind::Truncated => {
                 let outlet = if self.rng.random_bool(0.7) {
@@ -401,7 +433,13 @@ impl Generator {
                 } else {
                     render::article_url(outlet, time, &o_title, seed, n)
                 };
-                (url, outlet, o_title, Vec::new(), doc)
+                Copied {
+                    url,
+                    outlet,
+                    title: o_title,
+                    authors: Vec::new(),
+                    doc,
+                }
             }
             TruthKind::Original | TruthKind::SameTopic => {
                 unreachable!("duplicate() is only called for duplicate kinds")
@@ -452,7 +490,13 @@ impl Iterator for Generator {
             }
             _ => {
                 let src = self.pick_recent();
-                let (url, outlet, title, authors, doc) = self.duplicate(kind, src);
+                let Copied {
+                    url,
+                    outlet,
+                    title,
+                    authors,
+                    doc,
+                } = self.duplicate(kind, src);
                 let meta = Meta {
                     id: &id,
                     url: &url,
