@@ -495,3 +495,22 @@ fn tiny_and_extreme_configs_still_work() {
     }
     assert_eq!(Generator::new(cfg(0)).count(), 0);
 }
+
+#[test]
+fn truth_serialises_with_snake_case_kinds() {
+    for kind in TruthKind::ALL {
+        let json = serde_json::to_string(&kind).unwrap_or_default();
+        assert_eq!(json, format!("\"{}\"", kind.as_str()));
+    }
+    let t = Truth {
+        id: "syn-1-5".into(),
+        kind: TruthKind::LightEdit,
+        original_id: Some("syn-1-2".into()),
+    };
+    let json = serde_json::to_string(&t).unwrap_or_default();
+    assert_eq!(
+        json,
+        r#"{"id":"syn-1-5","kind":"light_edit","original_id":"syn-1-2"}"#
+    );
+    assert_eq!(serde_json::from_str::<Truth>(&json).ok(), Some(t));
+}

@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 /// A country or international organisation that can act in a story.
 #[derive(Debug)]
 pub(super) struct Actor {
-    /// CAMEO actor code (`RUS`, `IGONAT`); kept so data reviews can check the mapping.
-    #[allow(dead_code)]
+    /// CAMEO actor code (`RUS`, `IGONAT`), so data reviews and event-coder tests can
+    /// check the mapping; `IGO…` marks organisations.
     pub code: &'static str,
     pub name: &'static str,
     pub demonym: &'static str,
