@@ -34,7 +34,7 @@ CREATE TABLE articles (
     body            text        NOT NULL,
     source          text,
     language        text,
-    authors         text[]      NOT NULL DEFAULT '{}',
+    authors         jsonb       NOT NULL DEFAULT '[]',
     published_at    timestamptz,
     modified_at     timestamptz,
     ingested_at     timestamptz NOT NULL DEFAULT now(),

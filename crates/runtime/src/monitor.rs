@@ -1,0 +1,80 @@
+//! Periodic checks that feed readiness and the gauges: Postgres reachable, broker reachable,
+//! consumer lag per partition, outbox backlog.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::topic_partition_list::Offset;
+use sqlx::PgPool;
+
+use crate::Shutdown;
+use crate::admin::Health;
+use crate::outbox;
+
+/// Outbox backlog above which the service reports not-ready (output topic unavailable).
+const OUTBOX_NOT_READY: i64 = 100_000;
+
+/// Runs the checks every few seconds until shutdown.
+pub async fn run<C: ConsumerContext + 'static>(
+    pool: PgPool,
+    consumer: Arc<StreamConsumer<C>>,
+    health: Arc<Health>,
+    service: &'static str,
+    shutdown: Shutdown,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.wait() => break,
+        }
+        match outbox::pending(&pool).await {
+            Ok(n) => {
+                metrics::gauge!("newsflow_outbox_pending", "service" => service).set(n as f64);
+                health.set(
+                    "outbox",
+                    if n > OUTBOX_NOT_READY { Err(format!("{n} messages waiting to be published")) } else { Ok(()) },
+                );
+                health.set("database", Ok(()));
+            }
+            Err(e) => health.set("database", Err(e.to_string())),
+        }
+        let c = Arc::clone(&consumer);
+        let lag = tokio::task::spawn_blocking(move || partition_lag(&*c)).await;
+        match lag {
+            Ok(Ok(lags)) => {
+                let mut total = 0;
+                for (topic, partition, lag) in lags {
+                    total += lag;
+                    metrics::gauge!("newsflow_consumer_lag", "service" => service, "topic" => topic,
+                                    "partition" => partition.to_string())
+                        .set(lag as f64);
+                }
+                metrics::gauge!("newsflow_consumer_lag_total", "service" => service).set(total as f64);
+                health.set("kafka", Ok(()));
+            }
+            Ok(Err(e)) => health.set("kafka", Err(e)),
+            Err(e) => health.set("kafka", Err(e.to_string())),
+        }
+    }
+}
+
+/// Messages behind the high watermark for every assigned partition.
+fn partition_lag<C: ConsumerContext>(
+    consumer: &StreamConsumer<C>,
+) -> Result<Vec<(String, i32, i64)>, String> {
+    let positions = consumer.position().map_err(|e| e.to_string())?;
+    let mut lags = Vec::new();
+    for elem in positions.elements() {
+        let (low, high) = consumer
+            .fetch_watermarks(elem.topic(), elem.partition(), Duration::from_secs(3))
+            .map_err(|e| format!("broker unreachable: {e}"))?;
+        let position = match elem.offset() {
+            Offset::Offset(o) => o,
+            _ => low,
+        };
+        lags.push((elem.topic().to_owned(), elem.partition(), (high - position).max(0)));
+    }
+    Ok(lags)
+}
