@@ -257,7 +257,8 @@ fn parse_object(bytes: &[u8], limits: &Limits) -> Result<Map<String, Value>, Rej
                 RejectClass::InvalidJson,
                 format!("nested more than 128 levels deep ({message})"),
             )
-        } else if message.contains("surrogate") {
+        } else if message.contains("surrogate") || message.contains("end of hex escape") {
+            // serde_json's words for a \uD800-style escape without its pair: not text.
             Rejection::new(RejectClass::BadEncoding, message)
         } else {
             Rejection::new(RejectClass::InvalidJson, message)

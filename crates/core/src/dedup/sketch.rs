@@ -189,12 +189,19 @@ mod tests {
         }
     }
 
+    const PINNED: (u64, i64, i64) = (3595940361509176045, 30366323448663627, 2869588703822098617);
+
     #[test]
     fn sketch_is_deterministic_across_runs() {
         // Pinned values: band keys are stored in Postgres, so they must never change
         // silently (a change needs a re-index).
         let s = sketch("one two three four five six seven eight nine ten eleven twelve");
         assert_eq!(s.shingles.len(), 8);
+        assert_eq!(
+            (s.shingles[0], s.band_keys[0], s.band_keys[BAND_KEYS - 1]),
+            (PINNED.0, PINNED.1, PINNED.2),
+            "sketch values changed: stored band keys would no longer match"
+        );
         let again = sketch("one two three four five six seven eight nine ten eleven twelve");
         assert_eq!(s, again);
     }
