@@ -1,0 +1,502 @@
+//! Tests of the dedup decisions: similarity maths, the Index on realistic variants of
+//! the shared seed article, the Checker's output, and (ignored) the measurements
+//! behind the default parameters.
+
+use super::sketch::sketch_with;
+use super::*;
+
+/// The shared sample article (always present beside the repository in CI).
+fn seed_article() -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/samples/seed-article.txt"
+    );
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+}
+
+/// A different, hand-written article on the same story (same people, places, themes).
+fn same_topic_article() -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/same-topic-article.txt"
+    );
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+}
+
+/// Sentences of a text: split after `.`, `?` or `!` (optionally followed by a closing
+/// quote) and whitespace.
+fn sentences(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        current.push(c);
+        let ends = matches!(c, '.' | '?' | '!')
+            || (matches!(c, '”' | '"')
+                && current
+                    .trim_end_matches(['”', '"'])
+                    .ends_with(['.', '?', '!']));
+        if ends && chars.peek().is_some_and(|n| n.is_whitespace()) {
+            out.push(current.trim().to_owned());
+            current.clear();
+        }
+    }
+    if !current.trim().is_empty() {
+        out.push(current.trim().to_owned());
+    }
+    out
+}
+
+/// A 30-sentence article from the seed, one paragraph per 3 sentences.
+fn base_article() -> Vec<String> {
+    let seed = seed_article();
+    let s = sentences(&seed);
+    assert!(s.len() >= 30, "seed article has {} sentences", s.len());
+    s[..30].to_vec()
+}
+
+fn join(sentences: &[String]) -> String {
+    sentences
+        .chunks(3)
+        .map(|p| p.join(" "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A replacement sentence that shares (almost) no 5-word shingle with the one it
+/// replaces: an editor's rewording.
+fn reword(n: usize) -> String {
+    let replacement = sentences(&same_topic_article());
+    format!("{} (Edit {n}.)", replacement[n % replacement.len()])
+}
+
+fn light_edit(base: &[String], changed: usize) -> String {
+    let mut s = base.to_vec();
+    for n in 0..changed {
+        // spread the edits through the article
+        let i = (n * 7 + 3) % s.len();
+        s[i] = reword(n);
+    }
+    join(&s)
+}
+
+fn syndicated(base: &[String]) -> String {
+    // wire dateline, agency boilerplate and a "read more" line; one sentence dropped
+    let mut s = base.to_vec();
+    s[0] = format!("SEOUL (Reuters) - {}", s[0]);
+    s.remove(12);
+    let mut text = join(&s);
+    text.push_str(
+        "\nRead more: Putin and Kim sign defence pact https://example.com/world/putin-kim",
+    );
+    text.push_str("\nCopyright 2024 Reuters. All rights reserved.");
+    text
+}
+
+fn truncated(base: &[String], fraction: f64) -> String {
+    let n = ((base.len() as f64) * fraction).round() as usize;
+    let mut text = join(&base[..n]);
+    text.push_str("\nContinue reading on our website...");
+    text
+}
+
+fn hash(text: &str) -> i64 {
+    crate::article::normalize::content_hash(text) as i64
+}
+
+/// Index with `originals` inserted as ids 0, 1, ...
+fn index_of(originals: &[&str]) -> Index<usize> {
+    let mut index = Index::new(DedupParams::default());
+    for (id, text) in originals.iter().enumerate() {
+        index.insert_original(id, None, hash(text), &sketch(text));
+    }
+    index
+}
+
+fn classify(index: &Index<usize>, text: &str) -> Decision<usize> {
+    index.classify(None, hash(text), &sketch(text))
+}
+
+fn kind_of(d: &Decision<usize>) -> Option<MatchKind> {
+    match d {
+        Decision::Original => None,
+        Decision::Duplicate { kind, .. } => Some(*kind),
+    }
+}
+
+#[test]
+fn similarity_maths() {
+    let a = [1, 2, 3, 4];
+    let b = [3, 4, 5, 6, 7, 8];
+    let s = similarity(&a, &b);
+    assert!((s.jaccard - 2.0 / 8.0).abs() < 1e-12);
+    assert!((s.containment - 2.0 / 4.0).abs() < 1e-12);
+    let s = similarity(&[1, 2], &[1, 2, 3, 4]);
+    assert!((s.jaccard - 0.5).abs() < 1e-12);
+    assert!((s.containment - 1.0).abs() < 1e-12);
+    assert_eq!(
+        similarity(&a, &a),
+        Similarity {
+            jaccard: 1.0,
+            containment: 1.0
+        }
+    );
+    assert_eq!(
+        similarity(&[1], &[2]),
+        Similarity {
+            jaccard: 0.0,
+            containment: 0.0
+        }
+    );
+    assert_eq!(
+        similarity(&[], &[]),
+        Similarity {
+            jaccard: 1.0,
+            containment: 1.0
+        }
+    );
+    assert_eq!(
+        similarity(&[], &a),
+        Similarity {
+            jaccard: 0.0,
+            containment: 0.0
+        }
+    );
+    // symmetric
+    assert_eq!(similarity(&a, &b), similarity(&b, &a));
+}
+
+#[test]
+fn params_validate_names_the_field() {
+    assert_eq!(DedupParams::default().validate(), Ok(()));
+    let bad = DedupParams {
+        near_duplicate_threshold: 1.5,
+        ..Default::default()
+    };
+    assert!(
+        bad.validate()
+            .is_err_and(|e| e.contains("near_duplicate_threshold"))
+    );
+    let bad = DedupParams {
+        containment_threshold: f64::NAN,
+        ..Default::default()
+    };
+    assert!(
+        bad.validate()
+            .is_err_and(|e| e.contains("containment_threshold"))
+    );
+    let bad = DedupParams {
+        containment_threshold: 0.0,
+        ..Default::default()
+    };
+    assert!(
+        bad.validate()
+            .is_err_and(|e| e.contains("containment_threshold"))
+    );
+    let bad = DedupParams {
+        min_shingles: 0,
+        ..Default::default()
+    };
+    assert!(bad.validate().is_err_and(|e| e.contains("min_shingles")));
+}
+
+#[test]
+fn exact_url_wins_over_everything() {
+    let base = join(&base_article());
+    let mut index = Index::new(DedupParams::default());
+    index.insert_original(
+        "a",
+        Some("https://example.com/a"),
+        hash(&base),
+        &sketch(&base),
+    );
+    let other = same_topic_article();
+    let d = index.classify(Some("https://example.com/a"), hash(&other), &sketch(&other));
+    let Decision::Duplicate {
+        of,
+        kind,
+        similarity,
+    } = d
+    else {
+        panic!("expected a duplicate, got {d:?}");
+    };
+    assert_eq!((of, kind), ("a", MatchKind::ExactUrl));
+    assert!(similarity < 0.1, "jaccard of different texts: {similarity}");
+    // same URL, same text: similarity 1
+    let d = index.classify(Some("https://example.com/a"), hash(&base), &sketch(&base));
+    assert_eq!(
+        d,
+        Decision::Duplicate {
+            of: "a",
+            kind: MatchKind::ExactUrl,
+            similarity: 1.0
+        }
+    );
+    assert_eq!(
+        index.classify(Some("https://example.com/b"), hash(&other), &sketch(&other)),
+        Decision::Original
+    );
+}
+
+#[test]
+fn exact_text_up_to_presentation() {
+    let base = join(&base_article());
+    let index = index_of(&[&base]);
+    let restyled = base
+        .to_uppercase()
+        .replace('’', "'")
+        .replace(['“', '”'], "\"")
+        .replace('\n', "\n\n  ");
+    assert_eq!(
+        classify(&index, &restyled),
+        Decision::Duplicate {
+            of: 0,
+            kind: MatchKind::ExactText,
+            similarity: 1.0
+        }
+    );
+}
+
+#[test]
+fn syndicated_copy_with_boilerplate_is_near_duplicate() {
+    let base = base_article();
+    let index = index_of(&[&join(&base)]);
+    let d = classify(&index, &syndicated(&base));
+    let Decision::Duplicate {
+        of: 0,
+        kind: MatchKind::NearDuplicate,
+        similarity,
+    } = d
+    else {
+        panic!("expected near duplicate of 0, got {d:?}");
+    };
+    assert!(similarity > 0.85, "{similarity}");
+}
+
+#[test]
+fn light_edit_is_near_duplicate() {
+    let base = base_article();
+    let index = index_of(&[&join(&base)]);
+    let d = classify(&index, &light_edit(&base, 2));
+    assert_eq!(kind_of(&d), Some(MatchKind::NearDuplicate), "{d:?}");
+}
+
+#[test]
+fn truncated_copies_are_found_in_both_orders() {
+    let base = base_article();
+    let full = join(&base);
+    for fraction in [0.4, 0.5, 0.6] {
+        let part = truncated(&base, fraction);
+        // 60% of the text already has Jaccard 0.73 >= 0.7, and Jaccard is checked
+        // first: that copy is reported as a near-duplicate.
+        let expected = if fraction < 0.6 {
+            MatchKind::Truncated
+        } else {
+            MatchKind::NearDuplicate
+        };
+        // truncated copy after the original
+        let d = classify(&index_of(&[&full]), &part);
+        let Decision::Duplicate {
+            of: 0,
+            kind,
+            similarity,
+        } = d
+        else {
+            panic!("{fraction}: expected a copy of 0, got {d:?}");
+        };
+        assert_eq!(kind, expected, "{fraction}");
+        if kind == MatchKind::Truncated {
+            assert!(similarity >= 0.9, "{similarity}");
+        }
+        // full story after the truncated one
+        let d = classify(&index_of(&[&part]), &full);
+        assert_eq!(kind_of(&d), Some(expected), "{fraction}: {d:?}");
+    }
+}
+
+#[test]
+fn long_article_quoting_a_short_brief_is_original() {
+    let base = base_article();
+    let brief = join(&base[..3]);
+    let long = format!("{}\n{}", join(&base), same_topic_article());
+    assert!(sketch(&brief).shingles.len() >= DedupParams::default().min_shingles);
+    // the brief is less than a quarter of the long article: not a copy of it
+    assert_eq!(classify(&index_of(&[&brief]), &long), Decision::Original);
+    // but the brief after the long article is a truncated copy
+    assert_eq!(
+        kind_of(&classify(&index_of(&[&long]), &brief)),
+        Some(MatchKind::Truncated)
+    );
+}
+
+#[test]
+fn unrelated_same_topic_articles_are_original() {
+    let seed = seed_article();
+    let paragraphs: Vec<&str> = seed.lines().collect();
+    let first = paragraphs[..16].join("\n");
+    let second = paragraphs[16..].join("\n");
+    let other = same_topic_article();
+    let index = index_of(&[&first, &other]);
+    assert_eq!(classify(&index, &second), Decision::Original);
+    let index = index_of(&[&first, &second]);
+    assert_eq!(classify(&index, &other), Decision::Original);
+}
+
+#[test]
+fn short_texts_match_only_exactly() {
+    let short = "Putin arrives in Pyongyang for talks with Kim Jong Un.";
+    let index = index_of(&[short]);
+    assert_eq!(
+        kind_of(&classify(&index, short)),
+        Some(MatchKind::ExactText)
+    );
+    let edited = "Putin arrives in Pyongyang for talks with Kim Jong Un today.";
+    assert_eq!(classify(&index, edited), Decision::Original);
+}
+
+#[test]
+fn best_candidate_wins_and_ties_go_to_earliest() {
+    let base = base_article();
+    let full = join(&base);
+    let edited = light_edit(&base, 4);
+    // both near-duplicates of the query; the exact-er one wins
+    let index = index_of(&[&edited, &syndicated(&base)]);
+    let query = light_edit(&base, 1);
+    let Decision::Duplicate { of, .. } = classify(&index, &query) else {
+        panic!("expected a duplicate");
+    };
+    let s0 = similarity(&sketch(&edited).shingles, &sketch(&query).shingles).jaccard;
+    let s1 = similarity(
+        &sketch(&syndicated(&base)).shingles,
+        &sketch(&query).shingles,
+    )
+    .jaccard;
+    assert_eq!(of, if s1 > s0 { 1 } else { 0 });
+    // identical candidates: the earliest inserted
+    let mut index = Index::new(DedupParams::default());
+    let sk = sketch(&full);
+    index.insert_original(7, None, 1, &sk);
+    index.insert_original(8, None, 2, &sk);
+    assert_eq!(index.len(), 2);
+    let d = index.classify(None, 3, &sketch(&syndicated(&base)));
+    assert!(matches!(d, Decision::Duplicate { of: 7, .. }), "{d:?}");
+}
+
+#[test]
+fn first_owner_of_url_and_hash_is_kept() {
+    let sk = sketch("some text that is long enough to have a few shingles in it for the test");
+    let mut index = Index::new(DedupParams::default());
+    assert!(index.is_empty());
+    index.insert_original(1, Some("https://e.com/a"), 10, &sk);
+    index.insert_original(2, Some("https://e.com/a"), 10, &sk);
+    assert!(matches!(
+        index.classify(Some("https://e.com/a"), 0, &sk),
+        Decision::Duplicate { of: 1, .. }
+    ));
+    assert!(matches!(
+        index.classify(None, 10, &sk),
+        Decision::Duplicate { of: 1, .. }
+    ));
+}
+
+#[test]
+fn checker_output_format() {
+    let base = base_article();
+    let text = join(&base);
+    let line = |v: serde_json::Value| serde_json::to_vec(&v).unwrap_or_default();
+    let mut checker = Checker::new(DedupParams::default(), Limits::default());
+
+    let out = checker.check_line(&line(serde_json::json!({"id": "a1", "url": "https://www.example.com/a?utm_source=x", "title": "T", "maintext": text})));
+    assert_eq!(
+        serde_json::to_value(&out).unwrap_or_default(),
+        serde_json::json!({"id": "a1", "decision": "original", "duplicate_of": null, "similarity": null, "kind": null, "reason": null})
+    );
+
+    let out = checker.check_line(&line(
+        serde_json::json!({"url": "http://example.com/a/", "text": "different"}),
+    ));
+    assert_eq!(out.decision, "rejected"); // too short
+    assert_eq!(out.id.as_deref(), Some("http://example.com/a/"));
+
+    let out = checker.check_line(&line(
+        serde_json::json!({"url": "http://example.com/a/", "text": join(&base[..20])}),
+    ));
+    assert_eq!(
+        serde_json::to_value(&out).unwrap_or_default(),
+        serde_json::json!({"id": "http://example.com/a/", "decision": "duplicate", "duplicate_of": "a1", "similarity": out.similarity, "kind": "exact_url", "reason": null})
+    );
+
+    let out = checker.check_line(&line(
+        serde_json::json!({"id": 42, "body": syndicated(&base)}),
+    ));
+    assert_eq!(out.decision, "duplicate");
+    assert_eq!(out.duplicate_of.as_deref(), Some("a1"));
+    assert_eq!(out.kind.as_deref(), Some("near_duplicate"));
+    assert_eq!(out.id.as_deref(), Some("42"));
+    let sim = out.similarity.unwrap_or_default();
+    assert!(sim > 0.85 && (sim * 10_000.0).fract() == 0.0, "{sim}");
+
+    let out = checker.check_line(br#"{"id": "x", "title": {"a": 1}, "text": "whatever"}"#);
+    assert_eq!(
+        serde_json::to_value(&out).unwrap_or_default(),
+        serde_json::json!({"id": "x", "decision": "rejected", "duplicate_of": null, "similarity": null, "kind": "invalid_field", "reason": "field `title` must be a string, got an object"})
+    );
+    let out = checker.check_line(b"not json");
+    assert_eq!(
+        (out.id, out.decision, out.kind.as_deref()),
+        (None, "rejected", Some("invalid_json"))
+    );
+    assert_eq!(checker.originals(), 1);
+}
+
+/// Prints the similarity of each kind of variant for shingle sizes 3..=6, and whether
+/// LSH makes it a candidate. Run with
+/// `cargo test -p newsflow-core --release -- --ignored --nocapture measure`.
+#[test]
+#[ignore = "measurement, prints a table"]
+fn measure_shingle_size_and_thresholds() {
+    let base = base_article();
+    let full = join(&base);
+    let seed = seed_article();
+    let lines: Vec<&str> = seed.lines().collect();
+    let first = lines[..16].join("\n");
+    let second = lines[16..].join("\n");
+    let other = same_topic_article();
+    let mut cases: Vec<(String, String, String)> = Vec::new();
+    for changed in [1, 2, 3, 4, 5, 6, 8] {
+        cases.push((
+            format!("light edit {changed}/30"),
+            full.clone(),
+            light_edit(&base, changed),
+        ));
+    }
+    cases.push(("syndicated".into(), full.clone(), syndicated(&base)));
+    for f in [0.3, 0.4, 0.5, 0.6] {
+        cases.push((format!("truncated {f}"), full.clone(), truncated(&base, f)));
+    }
+    cases.push((
+        "same topic: seed halves".into(),
+        first.clone(),
+        second.clone(),
+    ));
+    cases.push(("same topic: other vs first".into(), first, other.clone()));
+    cases.push(("same topic: other vs second".into(), second, other));
+    for k in 3..=6 {
+        println!("k = {k}");
+        for (name, a, b) in &cases {
+            let (sa, sb) = (sketch_with(a, k), sketch_with(b, k));
+            let s = similarity(&sa.shingles, &sb.shingles);
+            let shared = sa
+                .band_keys
+                .iter()
+                .filter(|x| sb.band_keys.contains(x))
+                .count();
+            println!(
+                "  {name:30} jaccard {:.3} containment {:.3} shared band keys {shared:2}/{}",
+                s.jaccard,
+                s.containment,
+                sa.band_keys.len()
+            );
+        }
+    }
+}
