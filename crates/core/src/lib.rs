@@ -3,4 +3,5 @@
 
 pub mod article;
 pub mod dedup;
+pub mod messages;
 pub mod synth;

@@ -32,7 +32,12 @@ pub fn parse_millis(raw: &str) -> Result<Duration, String> {
 /// Checks a Kafka topic name (legal characters and length) so a typo fails at start-up.
 pub fn validate_topic(setting: &str, topic: &str) -> Result<(), String> {
     let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-    if topic.is_empty() || topic.len() > 249 || !topic.chars().all(legal) || topic == "." || topic == ".." {
+    if topic.is_empty()
+        || topic.len() > 249
+        || !topic.chars().all(legal)
+        || topic == "."
+        || topic == ".."
+    {
         return Err(format!(
             "{setting} must be a Kafka topic name (1-249 of [a-zA-Z0-9._-]), got {topic:?}"
         ));

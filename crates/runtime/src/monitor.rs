@@ -34,7 +34,11 @@ pub async fn run<C: ConsumerContext + 'static>(
                 metrics::gauge!("newsflow_outbox_pending", "service" => service).set(n as f64);
                 health.set(
                     "outbox",
-                    if n > OUTBOX_NOT_READY { Err(format!("{n} messages waiting to be published")) } else { Ok(()) },
+                    if n > OUTBOX_NOT_READY {
+                        Err(format!("{n} messages waiting to be published"))
+                    } else {
+                        Ok(())
+                    },
                 );
                 health.set("database", Ok(()));
             }
@@ -51,7 +55,8 @@ pub async fn run<C: ConsumerContext + 'static>(
                                     "partition" => partition.to_string())
                         .set(lag as f64);
                 }
-                metrics::gauge!("newsflow_consumer_lag_total", "service" => service).set(total as f64);
+                metrics::gauge!("newsflow_consumer_lag_total", "service" => service)
+                    .set(total as f64);
                 health.set("kafka", Ok(()));
             }
             Ok(Err(e)) => health.set("kafka", Err(e)),
@@ -74,7 +79,11 @@ fn partition_lag<C: ConsumerContext>(
             Offset::Offset(o) => o,
             _ => low,
         };
-        lags.push((elem.topic().to_owned(), elem.partition(), (high - position).max(0)));
+        lags.push((
+            elem.topic().to_owned(),
+            elem.partition(),
+            (high - position).max(0),
+        ));
     }
     Ok(lags)
 }

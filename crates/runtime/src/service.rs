@@ -25,7 +25,10 @@ where
     Fut: Future<Output = anyhow::Result<()>>,
 {
     telemetry::init(&ops.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -65,7 +68,10 @@ where
 /// `migrate`: applies the migrations and exits.
 pub fn migrate_main(db_args: &DbArgs) -> ExitCode {
     telemetry::init("pretty");
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -82,7 +88,10 @@ pub fn migrate_main(db_args: &DbArgs) -> ExitCode {
         .await;
         match result {
             Ok(()) => {
-                println!("migrations applied to {}", redact_url(&db_args.database_url));
+                println!(
+                    "migrations applied to {}",
+                    redact_url(&db_args.database_url)
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -124,14 +133,15 @@ pub async fn run_stage<H: Handler>(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let health = Health::new();
-    let (_, admin_task) = admin::serve(config.ops.admin_addr, Arc::clone(&health), shutdown.clone())
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (--admin-addr / NEWSFLOW_ADMIN_ADDR)",
-                config.ops.admin_addr
-            )
-        })?;
+    let (_, admin_task) =
+        admin::serve(config.ops.admin_addr, Arc::clone(&health), shutdown.clone())
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {} (--admin-addr / NEWSFLOW_ADMIN_ADDR)",
+                    config.ops.admin_addr
+                )
+            })?;
 
     let pool = db::connect(config.db, Duration::from_secs(60)).await?;
     if config.migrate {

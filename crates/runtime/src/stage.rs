@@ -130,7 +130,16 @@ pub async fn run<H: Handler, C: ConsumerContext + 'static>(
                 }
                 Attempt::Permanent(e) => {
                     tracing::error!(error = %e, "batch failed permanently; isolating the message that fails");
-                    break isolate(&*handler, &pool, &options.group, &items, &health, &shutdown, service).await;
+                    break isolate(
+                        &*handler,
+                        &pool,
+                        &options.group,
+                        &items,
+                        &health,
+                        &shutdown,
+                        service,
+                    )
+                    .await;
                 }
             }
         };
@@ -148,7 +157,12 @@ pub async fn run<H: Handler, C: ConsumerContext + 'static>(
             metrics::counter!("newsflow_messages_total", "service" => service, "outcome" => *outcome)
                 .increment(*n);
         }
-        tracing::debug!(received, ?counts, ms = elapsed.as_millis() as u64, "batch committed");
+        tracing::debug!(
+            received,
+            ?counts,
+            ms = elapsed.as_millis() as u64,
+            "batch committed"
+        );
     }
     tracing::info!("stage stopped");
     Ok(())
@@ -170,7 +184,11 @@ async fn attempt<H: Handler>(
             .iter()
             .copied()
             .filter(|(p, _)| {
-                p.offset >= stored.get(&(p.topic.clone(), p.partition)).copied().unwrap_or(0)
+                p.offset
+                    >= stored
+                        .get(&(p.topic.clone(), p.partition))
+                        .copied()
+                        .unwrap_or(0)
             })
             .collect();
         let skipped = (items.len() - fresh.len()) as u64;
@@ -180,7 +198,10 @@ async fn attempt<H: Handler>(
             handler.write(&mut tx, &fresh).await?
         };
         if skipped > 0 {
-            tracing::info!(skipped, "skipped messages already committed by an earlier transaction");
+            tracing::info!(
+                skipped,
+                "skipped messages already committed by an earlier transaction"
+            );
             counts.insert("already_processed", skipped);
         }
         offsets::store(&mut tx, group, next).await?;
@@ -233,8 +254,18 @@ async fn isolate<H: Handler>(
                                     offset = item.0.offset, "message cannot be stored; sending it to the DLQ");
                     let failed = async {
                         let mut tx = pool.begin().await?;
-                        let stored = offsets::lock(&mut tx, group, &[(item.0.topic.clone(), item.0.partition)]).await?;
-                        if item.0.offset >= stored.get(&(item.0.topic.clone(), item.0.partition)).copied().unwrap_or(0) {
+                        let stored = offsets::lock(
+                            &mut tx,
+                            group,
+                            &[(item.0.topic.clone(), item.0.partition)],
+                        )
+                        .await?;
+                        if item.0.offset
+                            >= stored
+                                .get(&(item.0.topic.clone(), item.0.partition))
+                                .copied()
+                                .unwrap_or(0)
+                        {
                             handler.write_failure(&mut tx, item, &reason).await?;
                         }
                         offsets::store(&mut tx, group, &next).await?;

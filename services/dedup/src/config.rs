@@ -8,7 +8,11 @@ use newsflow_core::dedup::DedupParams;
 use newsflow_runtime::config::{ConsumeArgs, DbArgs, KafkaArgs, OpsArgs};
 
 #[derive(Debug, Parser)]
-#[command(name = "newsflow-dedup", version, about = "Deduplicates raw news articles into Postgres and news.articles")]
+#[command(
+    name = "newsflow-dedup",
+    version,
+    about = "Deduplicates raw news articles into Postgres and news.articles"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -29,7 +33,10 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct DedupArgs {
     /// Jaccard similarity of word shingles at or above which an article is a near-duplicate.
-    #[arg(long = "near-duplicate-threshold", env = "NEWSFLOW_NEAR_DUPLICATE_THRESHOLD")]
+    #[arg(
+        long = "near-duplicate-threshold",
+        env = "NEWSFLOW_NEAR_DUPLICATE_THRESHOLD"
+    )]
     pub near_duplicate_threshold: Option<f64>,
 
     /// Share of the shorter article's shingles found in the longer at or above which it is a truncated copy.
@@ -89,15 +96,27 @@ pub struct RunArgs {
     pub dedup: DedupArgs,
 
     /// Topic of raw scraper messages.
-    #[arg(long = "input-topic", env = "NEWSFLOW_INPUT_TOPIC", default_value = "news.articles.raw")]
+    #[arg(
+        long = "input-topic",
+        env = "NEWSFLOW_INPUT_TOPIC",
+        default_value = "news.articles.raw"
+    )]
     pub input_topic: String,
 
     /// Topic that receives first-seen (original) articles.
-    #[arg(long = "output-topic", env = "NEWSFLOW_OUTPUT_TOPIC", default_value = "news.articles")]
+    #[arg(
+        long = "output-topic",
+        env = "NEWSFLOW_OUTPUT_TOPIC",
+        default_value = "news.articles"
+    )]
     pub output_topic: String,
 
     /// Dead-letter topic for messages that cannot become articles.
-    #[arg(long = "dlq-topic", env = "NEWSFLOW_DLQ_TOPIC", default_value = "news.articles.dlq")]
+    #[arg(
+        long = "dlq-topic",
+        env = "NEWSFLOW_DLQ_TOPIC",
+        default_value = "news.articles.dlq"
+    )]
     pub dlq_topic: String,
 
     /// Apply pending migrations at start-up (otherwise a schema behind this binary stops it).
@@ -124,6 +143,9 @@ impl RunArgs {
     }
 
     pub fn group(&self) -> String {
-        self.consume.group.clone().unwrap_or_else(|| "newsflow-dedup".into())
+        self.consume
+            .group
+            .clone()
+            .unwrap_or_else(|| "newsflow-dedup".into())
     }
 }

@@ -1,0 +1,296 @@
+//! The dedup stage handler: parse and sketch a batch off the async runtime, then decide and
+//! record it in one transaction.
+//!
+//! Decisions are serialised across replicas by one transaction-scoped advisory lock held from
+//! the candidate lookup to the commit. With batches, nearly every batch shares some LSH band
+//! with every other, so finer-grained locks would cost thousands of lock entries per
+//! transaction and still serialise; the lock covers only the short write phase, while the
+//! CPU-heavy parsing and sketching run in parallel on every replica. This is what makes two
+//! replicas racing on near-duplicates in different partitions end with exactly one original
+//! (the partial unique indexes on canonical URL and content hash are a second line of defence).
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use newsflow_core::article::{Article, Limits, Rejection, parse_article};
+use newsflow_core::dedup::{Decision, DedupParams, Index, Sketch, sketch};
+use newsflow_core::messages::ArticleMessage;
+use newsflow_runtime::outbox::{self, OutboxMessage};
+use newsflow_runtime::stage::{Handler, Position};
+use rdkafka::Message;
+use rdkafka::message::{Headers, OwnedMessage};
+use sqlx::{Postgres, Transaction};
+
+use crate::store::{self, ArticleRow, RejectedRow};
+
+/// One consumed message, prepared.
+pub struct Item {
+    /// Original bytes and headers, kept for the DLQ.
+    raw: Vec<u8>,
+    key: Option<Vec<u8>>,
+    headers: Vec<(String, Vec<u8>)>,
+    parsed: Result<Parsed, Rejection>,
+}
+
+/// A valid article with everything the decision needs.
+struct Parsed {
+    article: Article,
+    sketch: Sketch,
+    article_key: String,
+    content_hash: i64,
+}
+
+/// The dedup handler.
+pub struct Dedup {
+    params: DedupParams,
+    limits: Limits,
+    output_topic: String,
+    dlq_topic: String,
+}
+
+impl Dedup {
+    pub fn new(
+        params: DedupParams,
+        limits: Limits,
+        output_topic: String,
+        dlq_topic: String,
+    ) -> Self {
+        Self {
+            params,
+            limits,
+            output_topic,
+            dlq_topic,
+        }
+    }
+
+    fn prepare_one(&self, message: &OwnedMessage) -> Item {
+        let raw = message.payload().unwrap_or_default().to_vec();
+        let headers = message
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let parsed = parse_article(&raw, &self.limits).map(|article| {
+            let sketch = sketch(&article.text);
+            Parsed {
+                article_key: article.article_key(),
+                content_hash: article.content_hash(),
+                sketch,
+                article,
+            }
+        });
+        Item {
+            raw,
+            key: message.key().map(<[u8]>::to_vec),
+            headers,
+            parsed,
+        }
+    }
+
+    /// The DLQ message for `item`: original key, bytes and headers, plus headers naming the
+    /// error and where the message came from.
+    fn dlq_message(
+        &self,
+        position: &Position,
+        item: &Item,
+        class: &str,
+        reason: &str,
+    ) -> OutboxMessage {
+        let mut headers = item.headers.clone();
+        headers.extend([
+            ("newsflow.error.class".to_owned(), class.as_bytes().to_vec()),
+            (
+                "newsflow.error.reason".to_owned(),
+                reason.as_bytes().to_vec(),
+            ),
+            (
+                "newsflow.source.topic".to_owned(),
+                position.topic.as_bytes().to_vec(),
+            ),
+            (
+                "newsflow.source.partition".to_owned(),
+                position.partition.to_string().into_bytes(),
+            ),
+            (
+                "newsflow.source.offset".to_owned(),
+                position.offset.to_string().into_bytes(),
+            ),
+            ("newsflow.service".to_owned(), b"dedup".to_vec()),
+        ]);
+        OutboxMessage {
+            topic: self.dlq_topic.clone(),
+            key: item.key.clone(),
+            payload: item.raw.clone(),
+            headers,
+        }
+    }
+
+    async fn write_batch(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        items: &[&(Position, Item)],
+    ) -> Result<HashMap<&'static str, u64>, sqlx::Error> {
+        let mut counts: HashMap<&'static str, u64> = HashMap::new();
+        let mut outgoing = Vec::new();
+        let mut rejected = Vec::new();
+        let accepted: Vec<(&Position, &Parsed)> = items
+            .iter()
+            .filter_map(|(pos, item)| match &item.parsed {
+                Ok(parsed) => Some((pos, parsed)),
+                Err(rejection) => {
+                    rejected.push(RejectedRow {
+                        error_class: rejection.class.as_str(),
+                        reason: rejection.reason.clone(),
+                        payload_bytes: i32::try_from(item.raw.len()).unwrap_or(i32::MAX),
+                        position: pos.clone(),
+                    });
+                    outgoing.push(self.dlq_message(pos, item, rejection.class.as_str(), &rejection.reason));
+                    metrics::counter!("newsflow_dlq_total", "service" => "dedup", "class" => rejection.class.as_str())
+                        .increment(1);
+                    None
+                }
+            })
+            .collect();
+        *counts.entry("rejected").or_default() += rejected.len() as u64;
+
+        if !accepted.is_empty() {
+            store::lock_decisions(tx).await?;
+            let urls: Vec<&str> = accepted
+                .iter()
+                .filter_map(|(_, p)| p.article.canonical_url.as_deref())
+                .collect();
+            let hashes: Vec<i64> = accepted.iter().map(|(_, p)| p.content_hash).collect();
+            let mut bands: Vec<i64> = accepted
+                .iter()
+                .flat_map(|(_, p)| p.sketch.band_keys.iter().copied())
+                .collect();
+            bands.sort_unstable();
+            bands.dedup();
+            let mut index = Index::new(self.params.clone());
+            for candidate in store::candidates(tx, &urls, &hashes, &bands).await? {
+                index.insert_original(
+                    candidate.id,
+                    candidate.canonical_url.as_deref(),
+                    candidate.content_hash,
+                    &sketch(&candidate.body),
+                );
+            }
+            let ids = store::allocate_ids(tx, accepted.len()).await?;
+            let ingested_at = Utc::now();
+            let mut rows = Vec::with_capacity(accepted.len());
+            let mut band_rows: Vec<(i64, i64)> = Vec::new();
+            for ((position, parsed), id) in accepted.iter().zip(ids) {
+                let decision = index.classify(
+                    parsed.article.canonical_url.as_deref(),
+                    parsed.content_hash,
+                    &parsed.sketch,
+                );
+                let duplicate = match decision {
+                    Decision::Original => {
+                        index.insert_original(
+                            id,
+                            parsed.article.canonical_url.as_deref(),
+                            parsed.content_hash,
+                            &parsed.sketch,
+                        );
+                        band_rows.extend(parsed.sketch.band_keys.iter().map(|b| (*b, id)));
+                        let message = ArticleMessage::new(
+                            &parsed.article,
+                            parsed.article_key.clone(),
+                            id,
+                            ingested_at,
+                        );
+                        outgoing.push(OutboxMessage {
+                            topic: self.output_topic.clone(),
+                            key: Some(parsed.article_key.clone().into_bytes()),
+                            payload: serde_json::to_vec(&message).unwrap_or_default(),
+                            headers: Vec::new(),
+                        });
+                        *counts.entry("original").or_default() += 1;
+                        None
+                    }
+                    Decision::Duplicate {
+                        of,
+                        kind,
+                        similarity,
+                    } => {
+                        *counts.entry("duplicate").or_default() += 1;
+                        metrics::counter!("newsflow_duplicates_total", "kind" => kind.as_str())
+                            .increment(1);
+                        Some((of, kind.as_str(), similarity))
+                    }
+                };
+                rows.push(ArticleRow {
+                    id,
+                    article_key: &parsed.article_key,
+                    article: &parsed.article,
+                    content_hash: parsed.content_hash,
+                    duplicate,
+                    position: (*position).clone(),
+                    ingested_at,
+                });
+            }
+            store::insert_articles(tx, &rows).await?;
+            store::insert_bands(tx, &band_rows).await?;
+        }
+        store::insert_rejected(tx, &rejected).await?;
+        outbox::enqueue(tx, &outgoing).await?;
+        Ok(counts)
+    }
+}
+
+impl Handler for Dedup {
+    type Item = Item;
+
+    fn prepare(&self, batch: Vec<OwnedMessage>) -> Vec<(Position, Item)> {
+        batch
+            .iter()
+            .map(|m| {
+                let position = Position {
+                    topic: m.topic().to_owned(),
+                    partition: m.partition(),
+                    offset: m.offset(),
+                };
+                (position, self.prepare_one(m))
+            })
+            .collect()
+    }
+
+    fn write<'a>(
+        &'a self,
+        tx: &'a mut Transaction<'static, Postgres>,
+        items: &'a [&'a (Position, Item)],
+    ) -> impl std::future::Future<Output = Result<HashMap<&'static str, u64>, sqlx::Error>> + Send + 'a
+    {
+        self.write_batch(tx, items)
+    }
+
+    async fn write_failure(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        item: &(Position, Item),
+        error: &str,
+    ) -> Result<(), sqlx::Error> {
+        {
+            let (position, item) = item;
+            let reason = format!("storing the article failed: {error}");
+            let rejected = [RejectedRow {
+                error_class: "store_failed",
+                reason: reason.clone(),
+                payload_bytes: i32::try_from(item.raw.len()).unwrap_or(i32::MAX),
+                position: position.clone(),
+            }];
+            store::insert_rejected(tx, &rejected).await?;
+            outbox::enqueue(
+                tx,
+                &[self.dlq_message(position, item, "store_failed", &reason)],
+            )
+            .await?;
+            metrics::counter!("newsflow_dlq_total", "service" => "dedup", "class" => "store_failed").increment(1);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! The feed tool: replays JSONL files and plain-text articles, or generates a synthetic
+//! stream with labelled duplicates (ground truth written beside it), into
+//! `news.articles.raw`; also creates the topics (the local broker does not auto-create them).
+
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use indicatif::{ProgressBar, ProgressStyle};
+use newsflow_core::synth::{Generator, SynthConfig, plain_text_article};
+use newsflow_runtime::config::{KafkaArgs, validate_topic};
+use newsflow_runtime::kafka;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "newsflow-feed",
+    version,
+    about = "Produces news articles into newsflow's input topic"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log format: `json` or `pretty`.
+    #[arg(long = "log-format", env = "NEWSFLOW_LOG_FORMAT", default_value = "pretty", global = true,
+          value_parser = ["json", "pretty"])]
+    pub log_format: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create newsflow's topics (idempotent).
+    Topics(TopicsArgs),
+    /// Produce JSONL files (news-please or generic articles), one message per non-blank line, bytes as they are.
+    Jsonl(JsonlArgs),
+    /// Produce plain-text articles (first line the headline) such as the seed sample.
+    Text(TextArgs),
+    /// Generate a synthetic stream with labelled duplicates; produce it and/or write it to a file.
+    Synth(SynthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TopicsArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Partitions per topic (at least the number of replicas you will run).
+    #[arg(long, env = "NEWSFLOW_PARTITIONS", default_value_t = 4,
+          value_parser = clap::value_parser!(i32).range(1..=1000))]
+    pub partitions: i32,
+    /// Topics to create.
+    #[arg(long = "topic", default_values = ["news.articles.raw", "news.articles", "news.articles.dlq", "news.events"])]
+    pub topics: Vec<String>,
+}
+
+/// Where and how fast to produce.
+#[derive(Debug, Clone, Args)]
+pub struct ProduceArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Topic to produce to.
+    #[arg(
+        long,
+        env = "NEWSFLOW_INPUT_TOPIC",
+        default_value = "news.articles.raw"
+    )]
+    pub topic: String,
+    /// Messages per second at most (0 = as fast as possible).
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
+    /// Do not draw a progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonlArgs {
+    #[command(flatten)]
+    pub produce: ProduceArgs,
+    /// JSONL files (`-` for standard input).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TextArgs {
+    #[command(flatten)]
+    pub produce: ProduceArgs,
+    /// Plain-text files, one article each.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Publication date of the articles (YYYY-MM-DD or RFC 3339).
+    #[arg(long = "published-at")]
+    pub published_at: String,
+    /// Outlet the articles came from.
+    #[arg(long, default_value = "seed.example")]
+    pub source: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    #[command(flatten)]
+    pub produce: ProduceArgs,
+    /// Number of articles.
+    #[arg(long, default_value_t = 10_000)]
+    pub count: usize,
+    /// Random seed: the same seed gives the same stream.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Share of duplicates (0..1).
+    #[arg(long = "duplicate-ratio", default_value_t = 0.3)]
+    pub duplicate_ratio: f64,
+    /// Mean article length in words.
+    #[arg(long = "mean-words", default_value_t = 600)]
+    pub mean_words: usize,
+    /// Write the ground truth (one JSON line per article) to this file.
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    /// Write the articles to this JSONL file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Only write files; do not produce to Kafka.
+    #[arg(long = "no-produce")]
+    pub no_produce: bool,
+}
+
+/// Runs the chosen subcommand.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Topics(args) => {
+            args.kafka.validate().map_err(anyhow::Error::msg)?;
+            for t in &args.topics {
+                validate_topic("--topic", t).map_err(anyhow::Error::msg)?;
+            }
+            let topics: Vec<(&str, i32)> = args
+                .topics
+                .iter()
+                .map(|t| (t.as_str(), args.partitions))
+                .collect();
+            kafka::ensure_topics(&args.kafka, &topics)
+                .await
+                .context("creating topics")?;
+            println!("topics ready: {}", args.topics.join(", "));
+            Ok(())
+        }
+        Command::Jsonl(args) => {
+            let mut lines = Vec::new();
+            for file in &args.files {
+                read_lines(file, &mut lines)?;
+            }
+            let n = produce(&args.produce, lines.into_iter()).await?;
+            println!("produced {n} messages to {}", args.produce.topic);
+            Ok(())
+        }
+        Command::Text(args) => {
+            let published = parse_date(&args.published_at)?;
+            let mut messages = Vec::new();
+            for file in &args.files {
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let stem = file
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("article");
+                let url = format!("https://{}/{}", args.source, stem);
+                let json = plain_text_article(&text, stem, &url, &args.source, published);
+                messages.push(serde_json::to_vec(&json)?);
+            }
+            let n = produce(&args.produce, messages.into_iter()).await?;
+            println!("produced {n} messages to {}", args.produce.topic);
+            Ok(())
+        }
+        Command::Synth(args) => synth(args).await,
+    }
+}
+
+fn parse_date(raw: &str) -> anyhow::Result<DateTime<Utc>> {
+    if let Ok(dt) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(dt.with_timezone(&Utc));
+    }
+    let day = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .with_context(|| format!("--published-at must be YYYY-MM-DD or RFC 3339, got {raw:?}"))?;
+    Ok(day.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc())
+}
+
+fn read_lines(path: &Path, out: &mut Vec<Vec<u8>>) -> anyhow::Result<()> {
+    let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+        Box::new(BufReader::new(std::io::stdin()))
+    } else {
+        Box::new(BufReader::new(
+            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
+        ))
+    };
+    for line in reader.split(b'\n') {
+        let mut line = line?;
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            out.push(line);
+        }
+    }
+    Ok(())
+}
+
+async fn synth(args: SynthArgs) -> anyhow::Result<()> {
+    if !(0.0..=1.0).contains(&args.duplicate_ratio) {
+        bail!(
+            "--duplicate-ratio must be between 0 and 1, got {}",
+            args.duplicate_ratio
+        );
+    }
+    let config = SynthConfig {
+        seed: args.seed,
+        articles: args.count,
+        duplicate_ratio: args.duplicate_ratio,
+        mean_words: args.mean_words,
+        ..SynthConfig::default()
+    };
+    let mut truth = args
+        .truth
+        .as_ref()
+        .map(|p| std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display())))
+        .transpose()?
+        .map(BufWriter::new);
+    let mut out = args
+        .out
+        .as_ref()
+        .map(|p| std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display())))
+        .transpose()?
+        .map(BufWriter::new);
+    // The generator streams, so memory stays flat however long the stream.
+    let mut write_error = None;
+    let messages = Generator::new(config).map(|a| {
+        let bytes = serde_json::to_vec(&a.json).unwrap_or_default();
+        let mut write = || -> std::io::Result<()> {
+            if let Some(t) = truth.as_mut() {
+                serde_json::to_writer(&mut *t, &a.truth)?;
+                t.write_all(b"\n")?;
+            }
+            if let Some(o) = out.as_mut() {
+                o.write_all(&bytes)?;
+                o.write_all(b"\n")?;
+            }
+            Ok(())
+        };
+        if let Err(e) = write() {
+            write_error.get_or_insert(e);
+        }
+        bytes
+    });
+    let n = if args.no_produce {
+        messages.count() as u64
+    } else {
+        produce(&args.produce, messages).await?
+    };
+    if let Some(e) = write_error {
+        return Err(e).context("writing the synthetic stream's files");
+    }
+    if let Some(mut t) = truth {
+        t.flush()?;
+    }
+    if let Some(mut o) = out {
+        o.flush()?;
+    }
+    if args.no_produce {
+        println!("generated {n} articles");
+    } else {
+        println!("produced {n} synthetic articles to {}", args.produce.topic);
+    }
+    Ok(())
+}
+
+/// Produces every message, at most `rate` per second, and waits until the broker has
+/// acknowledged all of them. Fails if any delivery failed.
+pub async fn produce(
+    args: &ProduceArgs,
+    messages: impl ExactSizeIterator<Item = Vec<u8>>,
+) -> anyhow::Result<u64> {
+    args.kafka.validate().map_err(anyhow::Error::msg)?;
+    validate_topic("--topic", &args.topic).map_err(anyhow::Error::msg)?;
+    if !(args.rate >= 0.0 && args.rate.is_finite()) {
+        bail!("--rate must be a non-negative number, got {}", args.rate);
+    }
+    let producer: FutureProducer = kafka::producer(&args.kafka).context("creating the producer")?;
+    let total = messages.len() as u64;
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos}/{len} [{bar:40}] {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let interval = (args.rate > 0.0).then(|| Duration::from_secs_f64(1.0 / args.rate));
+    let started = tokio::time::Instant::now();
+    let mut in_flight = FuturesUnordered::new();
+    let mut delivered = 0u64;
+    let mut failed = 0u64;
+    for (i, payload) in messages.enumerate() {
+        if let Some(interval) = interval {
+            tokio::time::sleep_until(started + interval * u32::try_from(i).unwrap_or(u32::MAX))
+                .await;
+        }
+        // Bound what is waiting for acknowledgement so memory stays flat.
+        while in_flight.len() >= 10_000 {
+            if let Some(result) = in_flight.next().await {
+                count(result, &mut delivered, &mut failed, &bar);
+            }
+        }
+        let producer = producer.clone();
+        let topic = args.topic.clone();
+        in_flight.push(async move {
+            let record: FutureRecord<'_, (), [u8]> =
+                FutureRecord::to(&topic).payload(payload.as_slice());
+            producer
+                .send(record, Duration::from_secs(60))
+                .await
+                .map(|_| ())
+                .map_err(|(e, _)| e)
+        });
+    }
+    while let Some(result) = in_flight.next().await {
+        count(result, &mut delivered, &mut failed, &bar);
+    }
+    producer
+        .flush(Duration::from_secs(30))
+        .context("flushing the producer")?;
+    bar.finish_and_clear();
+    if failed > 0 {
+        bail!(
+            "{failed} of {total} messages could not be delivered to {}",
+            args.topic
+        );
+    }
+    Ok(delivered)
+}
+
+fn count(
+    result: Result<(), rdkafka::error::KafkaError>,
+    delivered: &mut u64,
+    failed: &mut u64,
+    bar: &ProgressBar,
+) {
+    match result {
+        Ok(()) => *delivered += 1,
+        Err(e) => {
+            *failed += 1;
+            tracing::warn!(error = %e, "delivery failed");
+        }
+    }
+    bar.inc(1);
+}
