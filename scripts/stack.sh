@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Brings newsflow's local stack up or down on a machine without Docker:
+#   scripts/stack.sh up      install the broker if missing, start it, start Postgres if needed,
+#                            create the database, topics and schema (idempotent)
+#   scripts/stack.sh down    stop the broker (Postgres is the machine's and stays up)
+#   scripts/stack.sh status
+# The broker is Tansu 0.6.0 with its SQLite engine on 127.0.0.1:9092; its data and log live in
+# .local/tansu/. Settings: NEWSFLOW_PARTITIONS (default 4), DATABASE_URL (default
+# postgres://postgres@127.0.0.1:5432/newsflow).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+state="$root/.local"
+tansu_dir="$state/tansu"
+broker_addr=127.0.0.1:9092
+partitions=${NEWSFLOW_PARTITIONS:-4}
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/newsflow}
+export PATH="$HOME/.cargo/bin:$PATH"
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+
+port_open() { (exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
+
+install_broker() {
+  if command -v tansu >/dev/null 2>&1 && tansu --version 2>/dev/null | grep -q '0\.6\.0'; then
+    return
+  fi
+  log "installing the Tansu 0.6.0 broker from crates.io (a cold build takes ~20 minutes)"
+  cargo install tansu --version 0.6.0 --locked --no-default-features --features libsql,dynostore \
+    >"$state/tansu-install.log" 2>&1 || { tail -n 40 "$state/tansu-install.log" >&2; exit 1; }
+}
+
+start_broker() {
+  if port_open "$broker_addr"; then
+    log "broker already listening on $broker_addr"
+    return
+  fi
+  mkdir -p "$tansu_dir"
+  log "starting the broker on $broker_addr (log: $tansu_dir/broker.log)"
+  # Tansu resolves the sqlite path relative to its working directory.
+  (cd "$tansu_dir" && nohup tansu broker \
+      --listener-url "tcp://$broker_addr" \
+      --advertised-listener-url "tcp://$broker_addr" \
+      --storage-engine "sqlite://tansu.db" \
+      >>broker.log 2>&1 & echo $! >broker.pid)
+  for _ in $(seq 1 150); do
+    port_open "$broker_addr" && return
+    sleep 0.2
+  done
+  log "the broker did not start; last lines of its log:"
+  tail -n 30 "$tansu_dir/broker.log" >&2
+  exit 1
+}
+
+start_postgres() {
+  if port_open 127.0.0.1:5432; then return; fi
+  log "starting Postgres"
+  if command -v pg_ctlcluster >/dev/null 2>&1; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+  fi
+  for _ in $(seq 1 50); do port_open 127.0.0.1:5432 && return; sleep 0.2; done
+  log "Postgres is not reachable on 127.0.0.1:5432"; exit 1
+}
+
+ensure_database() {
+  local db=${DATABASE_URL##*/}; db=${db%%\?*}
+  local admin=${DATABASE_URL%/*}/postgres
+  if ! psql "$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+    log "creating database $db"
+    psql "$admin" -qc "CREATE DATABASE \"$db\""
+  fi
+}
+
+build_tools() {
+  (cd "$root" && cargo build --release -q -p newsflow-dedup -p newsflow-feed)
+}
+
+case "${1:-up}" in
+  up)
+    mkdir -p "$state"
+    install_broker
+    start_broker
+    start_postgres
+    ensure_database
+    build_tools
+    "$root/target/release/newsflow-feed" topics --brokers "$broker_addr" --partitions "$partitions" >&2
+    "$root/target/release/newsflow-dedup" migrate --database-url "$DATABASE_URL" >&2
+    log "up: broker $broker_addr, database $DATABASE_URL"
+    ;;
+  down)
+    if [ -f "$tansu_dir/broker.pid" ] && kill "$(cat "$tansu_dir/broker.pid")" 2>/dev/null; then
+      log "broker stopped"
+    else
+      pkill -f "tansu broker --listener-url tcp://$broker_addr" 2>/dev/null && log "broker stopped" || log "broker was not running"
+    fi
+    rm -f "$tansu_dir/broker.pid"
+    ;;
+  status)
+    port_open "$broker_addr" && log "broker: up ($broker_addr)" || log "broker: down"
+    port_open 127.0.0.1:5432 && log "postgres: up" || log "postgres: down"
+    ;;
+  *)
+    echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

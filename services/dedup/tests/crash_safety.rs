@@ -1,0 +1,137 @@
+//! Crash safety and replicas: SIGKILL mid-stream loses nothing and stores nothing twice; two
+//! replicas in one group give the same result as one.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use common::{Stack, synthetic};
+use newsflow_core::synth::{Decision, Truth, TruthKind, score};
+use newsflow_testkit::{eventually, produce, read_topic};
+use rdkafka::Message;
+
+async fn decisions(stack: &Stack) -> anyhow::Result<Vec<(String, Option<String>)>> {
+    let rows: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT a.external_id, o.external_id FROM articles a LEFT JOIN articles o ON o.id = a.duplicate_of",
+    )
+    .fetch_all(&stack.db.pool)
+    .await?;
+    Ok(rows.into_iter().filter_map(|(id, of)| Some((id?, of))).collect())
+}
+
+fn scored(truth: &[Truth], rows: &[(String, Option<String>)]) -> newsflow_core::synth::Score {
+    score(
+        truth,
+        rows.iter().map(|(id, of)| Decision { id, is_duplicate: of.is_some(), duplicate_of: of.as_deref() }),
+    )
+}
+
+/// Every article stored once, every original forwarded (at least once, keyed by its id).
+async fn assert_complete(stack: &Stack, inputs: i64) -> anyhow::Result<()> {
+    assert_eq!(stack.db.count("SELECT count(*) FROM articles").await?, inputs);
+    assert_eq!(
+        stack.db.count("SELECT count(DISTINCT (src_partition, src_offset)) FROM articles").await?,
+        inputs
+    );
+    let originals: HashSet<String> =
+        sqlx::query_scalar("SELECT article_key FROM articles WHERE duplicate_of IS NULL")
+            .fetch_all(&stack.db.pool)
+            .await?
+            .into_iter()
+            .collect();
+    let forwarded = read_topic(stack.topic("articles"), originals.len(), Duration::from_secs(60))?;
+    let keys: Vec<String> = forwarded
+        .iter()
+        .map(|m| String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned())
+        .collect();
+    let distinct: HashSet<String> = keys.iter().cloned().collect();
+    assert_eq!(distinct, originals, "the originals forwarded are exactly the originals stored");
+    println!(
+        "forwarded {} messages for {} originals ({} re-sent copies)",
+        keys.len(),
+        originals.len(),
+        keys.len() - distinct.len()
+    );
+    assert_eq!(keys.len(), distinct.len(), "no original forwarded twice");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_mid_stream_loses_and_duplicates_nothing() -> anyhow::Result<()> {
+    let stack = Stack::new(4).await?;
+    let (articles, truth) = synthetic(11, 3000, 200);
+    produce(stack.topic("raw"), &articles).await?;
+    let small_batches = [("NEWSFLOW_BATCH_SIZE", "40".to_owned())];
+
+    // Two hard kills at different points of the stream, then a replica that finishes.
+    for stop_at in [600, 1500] {
+        let mut service = stack.start(&small_batches)?;
+        eventually(Duration::from_secs(180), || async { Ok(stack.accounted().await? >= stop_at) }).await?;
+        service.kill()?;
+        println!("killed at {} stored", stack.accounted().await?);
+    }
+    let mut service = stack.start(&small_batches)?;
+    stack.wait_accounted(3000, Duration::from_secs(240)).await?;
+    assert_complete(&stack, 3000).await?;
+
+    let s = scored(&truth, &decisions(&stack).await?);
+    println!("after two SIGKILLs: precision {:.4} recall {:.4}", s.precision, s.recall);
+    assert!(s.precision >= 0.98 && s.recall >= 0.95);
+    assert_eq!(service.terminate(Duration::from_secs(30))?, Some(0));
+    stack.db.drop_db().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_replicas_give_the_same_result_as_one() -> anyhow::Result<()> {
+    let (articles, truth) = synthetic(13, 2000, 200);
+
+    let one = Stack::new(4).await?;
+    produce(one.topic("raw"), &articles).await?;
+    let mut single = one.start(&[])?;
+
+    let two = Stack::new(4).await?;
+    produce(two.topic("raw"), &articles).await?;
+    // Small batches so the two replicas' transactions interleave and race on duplicates.
+    let batches = [("NEWSFLOW_BATCH_SIZE", "25".to_owned())];
+    let mut a = two.start(&batches)?;
+    let mut b = two.start(&batches)?;
+
+    one.wait_accounted(2000, Duration::from_secs(240)).await?;
+    two.wait_accounted(2000, Duration::from_secs(240)).await?;
+    assert_complete(&one, 2000).await?;
+    assert_complete(&two, 2000).await?;
+
+    let rows_one = decisions(&one).await?;
+    let rows_two = decisions(&two).await?;
+    let (s1, s2) = (scored(&truth, &rows_one), scored(&truth, &rows_two));
+    println!("one replica: P {:.4} R {:.4}; two replicas: P {:.4} R {:.4}", s1.precision, s1.recall, s2.precision, s2.recall);
+    let originals = |rows: &[(String, Option<String>)]| rows.iter().filter(|r| r.1.is_none()).count();
+    assert_eq!(originals(&rows_one), originals(&rows_two), "same number of originals");
+    assert!((s1.precision - s2.precision).abs() < 0.005 && (s1.recall - s2.recall).abs() < 0.005);
+
+    // Racing copies of one story in different partitions still leave exactly one original.
+    let is_original: HashMap<&str, bool> = rows_two.iter().map(|(id, of)| (id.as_str(), of.is_none())).collect();
+    let mut groups: HashMap<&str, Vec<&str>> = HashMap::new();
+    for t in &truth {
+        match (t.kind, &t.original_id) {
+            (TruthKind::ExactRepost | TruthKind::Syndicated, Some(of)) => groups.entry(of.as_str()).or_default().push(&t.id),
+            (TruthKind::Original, None) => groups.entry(t.id.as_str()).or_default().push(&t.id),
+            _ => {}
+        }
+    }
+    for (original, members) in &groups {
+        let n = members.iter().filter(|m| is_original.get(**m).copied().unwrap_or(false)).count();
+        assert_eq!(n, 1, "story of {original} has {n} originals among {members:?}");
+    }
+    // The work was shared.
+    for (name, service) in [("a", &a), ("b", &b)] {
+        let (_, metrics) = newsflow_testkit::http_get(service.admin, "/metrics")?;
+        println!("replica {name} consumed: {}", metrics.lines().filter(|l| l.starts_with("newsflow_messages_consumed_total")).collect::<Vec<_>>().join(" "));
+    }
+    for s in [&mut single, &mut a, &mut b] {
+        assert_eq!(s.terminate(Duration::from_secs(30))?, Some(0));
+    }
+    one.db.drop_db().await?;
+    two.db.drop_db().await
+}
