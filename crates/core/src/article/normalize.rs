@@ -1,8 +1,7 @@
 //! Text normalisation: the display form stored in `Article::text`, and the word stream
 //! (lowercase, punctuation-free) that content hashes and shingles are computed over.
 
-use std::borrow::Cow;
-
+use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 /// Whether newlines survive normalisation (body text) or become spaces (titles, names).
@@ -20,53 +19,136 @@ pub(crate) enum Lines {
 /// between paragraphs, or to a space with [`Lines::Join`]; no leading or trailing
 /// whitespace. At most `max_chars` characters are kept (cut at a character boundary).
 pub(crate) fn normalize_text(raw: &str, lines: Lines, max_chars: usize) -> String {
-    // NFKC is the expensive step; skip it when the quick check proves it a no-op
-    // (always for ASCII, and for almost all real text).
-    let text: Cow<'_, str> = if raw.is_ascii() || is_nfkc_quick(raw.chars()) == IsNormalized::Yes {
-        Cow::Borrowed(raw)
-    } else {
-        Cow::Owned(raw.nfkc().collect())
-    };
+    // NFKC is the expensive step and a no-op for almost all real text: collapse first,
+    // checking each non-ASCII character on the way, and only if one might change
+    // under NFKC, normalise the whole text and collapse that instead.
+    collapse(raw, lines, max_chars, true)
+        .or_else(|| collapse(&raw.nfkc().collect::<String>(), lines, max_chars, false))
+        .unwrap_or_default()
+}
 
+/// Whether `c` certainly stays as it is under NFKC, whatever surrounds it: quick-check
+/// "yes" and a starter (combining marks may be reordered or composed).
+fn nfkc_stable(c: char) -> bool {
+    canonical_combining_class(c) == 0 && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
+}
+
+/// The whitespace / control-character part of [`normalize_text`]. With `check_nfkc`,
+/// returns `None` as soon as a character is met that NFKC might change.
+fn collapse(text: &str, lines: Lines, max_chars: usize, check_nfkc: bool) -> Option<String> {
     let mut out = String::with_capacity(text.len().min(max_chars.saturating_mul(4)));
+    let bytes = text.as_bytes();
     let mut chars = 0usize;
     let mut pending_space = false;
     let mut pending_break = false;
-    for c in text.chars() {
-        if chars >= max_chars {
-            break;
-        }
-        if is_line_break(c) {
-            pending_break = true;
-            continue;
-        }
-        if c.is_whitespace() {
-            pending_space = true;
-            continue;
-        }
-        if c.is_control() || is_invisible(c) {
-            continue;
-        }
-        if !out.is_empty() && (pending_break || pending_space) {
-            out.push(if pending_break && lines == Lines::Keep {
-                '\n'
+    // Runs of ordinary characters (including single spaces between them) are copied as
+    // one slice; ASCII is classified per byte without decoding. This is the hottest
+    // loop of parsing.
+    let mut run_start: Option<usize> = None;
+    let mut cut = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (class, len) = if b.is_ascii() {
+            let class = match b {
+                0x21..=0x7E => Class::Ordinary,
+                b' ' if run_start.is_some()
+                    && bytes.get(i + 1).is_some_and(|n| (0x21..=0x7E).contains(n)) =>
+                {
+                    Class::Ordinary
+                }
+                b' ' | b'\t' => Class::Space,
+                b'\n' | b'\r' | 0x0B | 0x0C => Class::Break,
+                _ => Class::Drop,
+            };
+            (class, 1)
+        } else {
+            let c = text
+                .get(i..)
+                .and_then(|rest| rest.chars().next())
+                .unwrap_or('\u{FFFD}');
+            if check_nfkc && !nfkc_stable(c) {
+                return None;
+            }
+            let class = if is_line_break(c) {
+                Class::Break
+            } else if c.is_whitespace() {
+                Class::Space
+            } else if c.is_control() || is_invisible(c) {
+                Class::Drop
             } else {
-                ' '
-            });
-            chars += 1;
+                Class::Ordinary
+            };
+            (class, c.len_utf8())
+        };
+        if class == Class::Ordinary {
+            if run_start.is_none() {
+                if !out.is_empty() && (pending_space || pending_break) {
+                    if chars >= max_chars {
+                        cut = true;
+                        break;
+                    }
+                    out.push(if pending_break && lines == Lines::Keep {
+                        '\n'
+                    } else {
+                        ' '
+                    });
+                    chars += 1;
+                }
+                pending_space = false;
+                pending_break = false;
+                run_start = Some(i);
+            }
             if chars >= max_chars {
+                cut = true;
                 break;
             }
+            chars += 1;
+            i += len;
+            // Fast path: the rest of a run of printable ASCII (words with single
+            // spaces), bounded by the characters still allowed.
+            let limit = bytes.len().min(i.saturating_add(max_chars - chars));
+            while i < limit {
+                match bytes[i] {
+                    0x21..=0x7E => {}
+                    b' ' if bytes.get(i + 1).is_some_and(|n| (0x21..=0x7E).contains(n)) => {}
+                    _ => break,
+                }
+                i += 1;
+                chars += 1;
+            }
+            continue;
         }
-        pending_space = false;
-        pending_break = false;
-        out.push(c);
-        chars += 1;
+        if let Some(start) = run_start.take() {
+            out.push_str(text.get(start..i).unwrap_or(""));
+        }
+        match class {
+            Class::Break => pending_break = true,
+            Class::Space => pending_space = true,
+            _ => {}
+        }
+        i += len;
+    }
+    if let Some(start) = run_start {
+        let end = if cut { i } else { bytes.len() };
+        out.push_str(text.get(start..end).unwrap_or(""));
     }
     // The cut may have landed right after a separator.
     let trimmed = out.trim_end().len();
     out.truncate(trimmed);
-    out
+    Some(out)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Copied.
+    Ordinary,
+    /// Collapses with its neighbours into one space.
+    Space,
+    /// Collapses with its neighbours into one paragraph break.
+    Break,
+    /// Removed.
+    Drop,
 }
 
 fn is_line_break(c: char) -> bool {
@@ -114,38 +196,92 @@ fn is_apostrophe(c: char) -> bool {
 ///
 /// A word is a run of alphanumeric characters; everything else (punctuation, quotes of
 /// any style, dashes, whitespace) separates words, so the word stream is insensitive to
-/// quote style, case, whitespace and punctuation. One reusable buffer, no allocation
-/// per word: this runs for every article on the hot path.
+/// quote style, case, whitespace and punctuation. This runs twice for every article on
+/// the hot path, so a word that is already lowercase ASCII (most of them) is passed as
+/// a slice of `text`; only the others are copied, into one reused buffer.
 pub(crate) fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
-    let mut word = String::with_capacity(32);
-    for c in text.chars() {
-        if c.is_ascii() {
-            if c.is_ascii_alphanumeric() {
-                word.push(c.to_ascii_lowercase());
-            } else if c == '\'' || c == '`' {
-                // apostrophe: keep the word together
-            } else if !word.is_empty() {
-                f(&word);
-                word.clear();
+    let bytes = text.as_bytes();
+    let mut buf = String::with_capacity(32);
+    let mut start: Option<usize> = None;
+    // Whether the current word needs rewriting (uppercase, non-ASCII, apostrophes).
+    let mut copy = false;
+    let mut emit = |start: usize, end: usize, copy: bool| {
+        let word = text.get(start..end).unwrap_or("");
+        if !copy {
+            f(word);
+            return;
+        }
+        buf.clear();
+        for c in word.chars() {
+            if c.is_ascii() {
+                if c.is_ascii_alphanumeric() {
+                    buf.push(c.to_ascii_lowercase());
+                }
+            } else if !is_apostrophe(c) {
+                buf.extend(c.to_lowercase());
+            }
+        }
+        if !buf.is_empty() {
+            f(&buf);
+        }
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            if b.is_ascii_alphanumeric() {
+                if start.is_none() {
+                    start = Some(i);
+                    copy = false;
+                }
+                copy |= b.is_ascii_uppercase();
+                // fast path: the rest of a lowercase ASCII word
+                i += 1;
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_lowercase() || bytes[i].is_ascii_digit())
+                {
+                    i += 1;
+                }
+                continue;
+            } else if b == b'\'' || b == b'`' {
+                // apostrophe: keeps the word together, dropped from it
+                copy |= start.is_some();
+            } else if let Some(s) = start.take() {
+                emit(s, i, copy);
+            }
+            i += 1;
+            continue;
+        }
+        let c = text
+            .get(i..)
+            .and_then(|rest| rest.chars().next())
+            .unwrap_or(' ');
+        let len = c.len_utf8();
+        if ('\u{2000}'..='\u{206F}').contains(&c) && !is_apostrophe(c) {
+            // General Punctuation (curly quotes, dashes, spaces): the common non-ASCII
+            // separators, decided without the Unicode tables
+            if let Some(s) = start.take() {
+                emit(s, i, copy);
             }
         } else if is_unspaced_script(c) {
-            if !word.is_empty() {
-                f(&word);
-                word.clear();
+            if let Some(s) = start.take() {
+                emit(s, i, copy);
             }
-            let mut buf = [0u8; 4];
-            f(c.encode_utf8(&mut buf));
+            emit(i, i + len, false);
         } else if c.is_alphanumeric() {
-            word.extend(c.to_lowercase());
+            if start.is_none() {
+                start = Some(i);
+            }
+            copy = true;
         } else if is_apostrophe(c) {
-            // as above
-        } else if !word.is_empty() {
-            f(&word);
-            word.clear();
+            copy |= start.is_some();
+        } else if let Some(s) = start.take() {
+            emit(s, i, copy);
         }
+        i += len;
     }
-    if !word.is_empty() {
-        f(&word);
+    if let Some(s) = start {
+        emit(s, bytes.len(), copy);
     }
 }
 

@@ -62,15 +62,15 @@ fn shingles_in_order(text: &str, k: usize) -> Vec<u64> {
         return Vec::new();
     }
     let k = k.clamp(1, words.len());
-    let mut buf = Vec::with_capacity(8 * k);
+    // Order-sensitive combination of the word hashes, finished with a full mix: a few
+    // multiplications per shingle instead of hashing a 40-byte buffer.
     words
         .windows(k)
         .map(|window| {
-            buf.clear();
-            for w in window {
-                buf.extend_from_slice(&w.to_le_bytes());
-            }
-            xxh3_64(&buf)
+            let h = window.iter().fold(0u64, |h, &w| {
+                (h.rotate_left(23) ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            });
+            fmix64(h)
         })
         .collect()
 }
@@ -125,14 +125,19 @@ fn main_signature(shingles: &[u64]) -> [u64; MAIN_BINS] {
     bins
 }
 
-/// Classic MinHash over the lead (few shingles, so independent permutations are cheap).
+/// Classic MinHash over the lead (few shingles, so independent permutations are
+/// affordable). The shingle hashes are already uniformly mixed, so each permutation is
+/// xor with a seed then an odd multiplication and a shift-xor: a bijection per seed.
 fn lead_signature(lead: &[u64]) -> [u64; LEAD_PERMUTATIONS] {
     let mut sig = [u64::MAX; LEAD_PERMUTATIONS];
     for (p, slot) in sig.iter_mut().enumerate() {
         let seed = fmix64((p as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         *slot = lead
             .iter()
-            .map(|&h| fmix64(h ^ seed))
+            .map(|&h| {
+                let x = (h ^ seed).wrapping_mul(0xd6e8_feb8_6659_fd93);
+                x ^ (x >> 32)
+            })
             .min()
             .unwrap_or(u64::MAX);
     }
@@ -189,7 +194,7 @@ mod tests {
         }
     }
 
-    const PINNED: (u64, i64, i64) = (3595940361509176045, 30366323448663627, 2869588703822098617);
+    const PINNED: (u64, i64, i64) = (2140563945767881085, 60298011322630642, 2817472588773468332);
 
     #[test]
     fn sketch_is_deterministic_across_runs() {
