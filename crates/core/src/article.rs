@@ -388,17 +388,15 @@ impl<'a> Fields<'a> {
     }
 
     fn source(&self, canonical_url: Option<&str>) -> Result<Option<String>, Rejection> {
-        if let Some(domain) = self.string("source_domain")?.and_then(domain_like) {
-            return Ok(Some(domain));
-        }
-        let given = match self.get("source") {
-            None => None,
-            Some(Value::String(s)) => Some(s.as_str()),
+        let given = match (self.string("source_domain")?, self.get("source")) {
+            (Some(domain), _) if !domain.trim().is_empty() => Some(domain),
+            (_, None) => None,
+            (_, Some(Value::String(s))) => Some(s.as_str()),
             // NewsAPI shape: {"id": "bbc-news", "name": "BBC News"}.
-            Some(Value::Object(o)) => ["name", "id"]
+            (_, Some(Value::Object(o))) => ["name", "id"]
                 .iter()
                 .find_map(|k| o.get(*k).and_then(Value::as_str)),
-            Some(other) => return Err(invalid_field("source", "a string", other)),
+            (_, Some(other)) => return Err(invalid_field("source", "a string", other)),
         };
         if let Some(s) = given {
             let s = normalize_text(s, Lines::Join, MAX_AUTHOR_CHARS);

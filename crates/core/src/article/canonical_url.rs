@@ -122,7 +122,7 @@ pub fn canonicalize_url(raw: &str) -> Option<String> {
         *last = &last_stripped;
     }
     out.push('/');
-    out.push_str(&segments.join("/"));
+    push_with_upper_escapes(&mut out, &segments.join("/"));
 
     let mut params: Vec<(String, String)> = parsed
         .query_pairs()
@@ -138,6 +138,23 @@ pub fn canonicalize_url(raw: &str) -> Option<String> {
         out.push_str(&query);
     }
     Some(out)
+}
+
+/// Appends `path` with percent-escapes in upper case (`%c3%a9` -> `%C3%A9`), the
+/// spelling the url crate itself produces, so both spellings compare equal.
+fn push_with_upper_escapes(out: &mut String, path: &str) {
+    let mut escape = 0;
+    for c in path.chars() {
+        if escape > 0 {
+            out.push(c.to_ascii_uppercase());
+            escape -= 1;
+        } else {
+            out.push(c);
+            if c == '%' {
+                escape = 2;
+            }
+        }
+    }
 }
 
 /// `story.amp.html` -> `story.html`, `story.amp` -> `story`.
@@ -298,6 +315,10 @@ mod tests {
         );
         assert_eq!(
             c("https://example.com/café"),
+            "https://example.com/caf%C3%A9"
+        );
+        assert_eq!(
+            c("https://example.com/caf%c3%a9"),
             "https://example.com/caf%C3%A9"
         );
         assert_eq!(

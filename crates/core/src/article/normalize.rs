@@ -20,10 +20,24 @@ pub(crate) enum Lines {
 /// whitespace. At most `max_chars` characters are kept (cut at a character boundary).
 pub(crate) fn normalize_text(raw: &str, lines: Lines, max_chars: usize) -> String {
     // NFKC is the expensive step and a no-op for almost all real text: collapse first,
-    // checking each non-ASCII character on the way, and only if one might change
-    // under NFKC, normalise the whole text and collapse that instead.
+    // checking each non-ASCII character on the way; only if one might change under
+    // NFKC ("…", "ﬁ", full-width forms, combining marks), normalise the lines that
+    // contain such characters (a line break is a safe NFKC boundary) and collapse that.
     collapse(raw, lines, max_chars, true)
-        .or_else(|| collapse(&raw.nfkc().collect::<String>(), lines, max_chars, false))
+        .or_else(|| {
+            let mut normalized = String::with_capacity(raw.len() + raw.len() / 8);
+            for line in raw.split_inclusive('\n') {
+                if line
+                    .chars()
+                    .all(|c| c.is_ascii() || c.is_whitespace() || nfkc_stable(c))
+                {
+                    normalized.push_str(line);
+                } else {
+                    normalized.extend(line.nfkc());
+                }
+            }
+            collapse(&normalized, lines, max_chars, false)
+        })
         .unwrap_or_default()
 }
 
@@ -67,16 +81,18 @@ fn collapse(text: &str, lines: Lines, max_chars: usize, check_nfkc: bool) -> Opt
                 .get(i..)
                 .and_then(|rest| rest.chars().next())
                 .unwrap_or('\u{FFFD}');
-            if check_nfkc && !nfkc_stable(c) {
-                return None;
-            }
             let class = if is_line_break(c) {
                 Class::Break
             } else if c.is_whitespace() {
+                // NFKC maps whitespace (no-break and typographic spaces) to whitespace,
+                // which collapses the same way: no check needed.
                 Class::Space
             } else if c.is_control() || is_invisible(c) {
                 Class::Drop
             } else {
+                if check_nfkc && !nfkc_stable(c) {
+                    return None;
+                }
                 Class::Ordinary
             };
             (class, c.len_utf8())
@@ -325,6 +341,25 @@ mod tests {
     fn strips_nul_controls_and_invisible_characters() {
         let raw = "a\0b\u{7}c\u{200B}d\u{FEFF}e\u{AD}f \u{1B}[0m";
         assert_eq!(normalize_text(raw, Lines::Keep, 1000), "abcdef [0m");
+    }
+
+    #[test]
+    fn applies_nfkc_only_where_needed() {
+        // one line needs NFKC, the others are taken as they are
+        let raw = "Wait\u{2026} what\nplain line\u{A0}here\nﬁnal";
+        assert_eq!(
+            normalize_text(raw, Lines::Keep, 1000),
+            "Wait... what\nplain line here\nfinal"
+        );
+        // combining marks are composed (and reordered) even after ASCII letters
+        assert_eq!(
+            normalize_text("Cafe\u{301}", Lines::Keep, 1000),
+            "Caf\u{E9}"
+        );
+        assert_eq!(
+            normalize_text("a\u{5B1}\u{5B0}", Lines::Keep, 1000),
+            "a\u{5B0}\u{5B1}"
+        );
     }
 
     #[test]
