@@ -251,6 +251,25 @@ fn main() {
         &format!(" [{} shingles/article]", shingles / n.max(1)),
     );
 
+    // calibration: how fast this machine runs a trivial scan of the same texts
+    let (words, cpu, _) = timed(|| {
+        texts
+            .iter()
+            .map(|a| {
+                std::hint::black_box(&a.text)
+                    .split_ascii_whitespace()
+                    .count()
+            })
+            .sum::<usize>()
+    });
+    let text_bytes: usize = texts.iter().map(|a| a.text.len()).sum();
+    println!(
+        "  (calibration: str::split_ascii_whitespace runs at {:.2} ns/byte here, {:.1} µs/article, {} words/article)",
+        cpu.as_secs_f64() * 1e9 / text_bytes.max(1) as f64,
+        cpu.as_secs_f64() * 1e6 / n as f64,
+        words / n.max(1)
+    );
+
     // the offline checker: parse + sketch + classify + insert into one Index
     let mut checker = Checker::new(DedupParams::default(), limits);
     let (duplicates, cpu, wall) = timed(|| {

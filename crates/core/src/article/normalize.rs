@@ -200,6 +200,20 @@ fn is_unspaced_script(c: char) -> bool {
     )
 }
 
+/// Whether a non-ASCII character belongs to a word (is alphanumeric). The common cases
+/// of Latin text are decided by range: the Unicode table lookup behind
+/// `char::is_alphanumeric` costs tens of nanoseconds, and every curly quote and dash
+/// would pay it.
+fn is_word_char(c: char) -> bool {
+    match c {
+        // General Punctuation: curly quotes, dashes, typographic spaces
+        '\u{2000}'..='\u{206F}' => false,
+        // Latin-1 letters and Latin Extended-A/B, except × and ÷
+        '\u{00C0}'..='\u{024F}' => c != '\u{00D7}' && c != '\u{00F7}',
+        _ => c.is_alphanumeric(),
+    }
+}
+
 /// Apostrophes inside words are dropped rather than splitting ("Russia’s" == "Russias").
 fn is_apostrophe(c: char) -> bool {
     matches!(
@@ -217,15 +231,61 @@ fn is_apostrophe(c: char) -> bool {
 /// a slice of `text`; only the others are copied, into one reused buffer.
 pub(crate) fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
     let bytes = text.as_bytes();
+    let n = bytes.len();
     let mut buf = String::with_capacity(32);
-    let mut start: Option<usize> = None;
-    // Whether the current word needs rewriting (uppercase, non-ASCII, apostrophes).
-    let mut copy = false;
-    let mut emit = |start: usize, end: usize, copy: bool| {
-        let word = text.get(start..end).unwrap_or("");
+    let char_at = |i: usize| {
+        text.get(i..)
+            .and_then(|rest| rest.chars().next())
+            .unwrap_or(' ')
+    };
+    let mut i = 0;
+    while i < n {
+        // Between words: skip to the next alphanumeric character.
+        let b = bytes[i];
+        if b.is_ascii() {
+            if !b.is_ascii_alphanumeric() {
+                i += 1;
+                continue;
+            }
+        } else {
+            let c = char_at(i);
+            if is_unspaced_script(c) {
+                let mut utf8 = [0u8; 4];
+                f(c.encode_utf8(&mut utf8));
+                i += c.len_utf8();
+                continue;
+            }
+            if !is_word_char(c) {
+                i += c.len_utf8();
+                continue;
+            }
+        }
+        // In a word: find its end, noting whether it needs rewriting (uppercase,
+        // non-ASCII, apostrophes).
+        let start = i;
+        let mut copy = false;
+        while i < n {
+            let b = bytes[i];
+            if b.is_ascii_lowercase() || b.is_ascii_digit() {
+                i += 1;
+            } else if b.is_ascii_uppercase() || b == b'\'' || b == b'`' {
+                copy = true;
+                i += 1;
+            } else if b.is_ascii() {
+                break;
+            } else {
+                let c = char_at(i);
+                if is_unspaced_script(c) || !(is_apostrophe(c) || is_word_char(c)) {
+                    break;
+                }
+                copy = true;
+                i += c.len_utf8();
+            }
+        }
+        let word = text.get(start..i).unwrap_or("");
         if !copy {
             f(word);
-            return;
+            continue;
         }
         buf.clear();
         for c in word.chars() {
@@ -240,64 +300,6 @@ pub(crate) fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
         if !buf.is_empty() {
             f(&buf);
         }
-    };
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b.is_ascii() {
-            if b.is_ascii_alphanumeric() {
-                if start.is_none() {
-                    start = Some(i);
-                    copy = false;
-                }
-                copy |= b.is_ascii_uppercase();
-                // fast path: the rest of a lowercase ASCII word
-                i += 1;
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_lowercase() || bytes[i].is_ascii_digit())
-                {
-                    i += 1;
-                }
-                continue;
-            } else if b == b'\'' || b == b'`' {
-                // apostrophe: keeps the word together, dropped from it
-                copy |= start.is_some();
-            } else if let Some(s) = start.take() {
-                emit(s, i, copy);
-            }
-            i += 1;
-            continue;
-        }
-        let c = text
-            .get(i..)
-            .and_then(|rest| rest.chars().next())
-            .unwrap_or(' ');
-        let len = c.len_utf8();
-        if ('\u{2000}'..='\u{206F}').contains(&c) && !is_apostrophe(c) {
-            // General Punctuation (curly quotes, dashes, spaces): the common non-ASCII
-            // separators, decided without the Unicode tables
-            if let Some(s) = start.take() {
-                emit(s, i, copy);
-            }
-        } else if is_unspaced_script(c) {
-            if let Some(s) = start.take() {
-                emit(s, i, copy);
-            }
-            emit(i, i + len, false);
-        } else if c.is_alphanumeric() {
-            if start.is_none() {
-                start = Some(i);
-            }
-            copy = true;
-        } else if is_apostrophe(c) {
-            copy |= start.is_some();
-        } else if let Some(s) = start.take() {
-            emit(s, i, copy);
-        }
-        i += len;
-    }
-    if let Some(s) = start {
-        emit(s, bytes.len(), copy);
     }
 }
 
