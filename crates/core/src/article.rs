@@ -170,15 +170,31 @@ const MODIFIED_FIELDS: &[&str] = &["date_modify", "modified_at"];
 ///
 /// Never panics; every failure is a [`Rejection`]. Size is checked before anything
 /// else, then encoding, JSON syntax, shape, field types, identity and finally text.
+/// Unknown fields are ignored; missing and `null` fields are the same.
 pub fn parse_article(bytes: &[u8], limits: &Limits) -> Result<Article, Rejection> {
     let object = parse_object(bytes, limits)?;
     let fields = Fields(&object);
 
+    // Cheap field checks first, so that a wrong type is reported as such whatever
+    // else is wrong with the message; the text, the expensive part, last.
     let external_id = fields.id()?;
     let url = fields
         .string("url")?
         .map(str::trim)
         .filter(|u| !u.is_empty());
+    let title = fields.inline_text("title", MAX_TITLE_CHARS)?;
+    let description = fields.inline_text("description", limits.max_text_chars)?;
+    let language = fields
+        .string("language")?
+        .map(|l| l.trim().to_lowercase().replace('_', "-"))
+        .filter(|l| !l.is_empty());
+    let authors = fields.authors()?;
+    let published_at = fields.date(PUBLISHED_FIELDS)?;
+    let modified_at = fields.date(MODIFIED_FIELDS)?;
+    for field in BODY_FIELDS {
+        fields.string(field)?;
+    }
+
     let canonical_url = url.and_then(canonicalize_url);
     if external_id.is_none() && canonical_url.is_none() {
         let reason = match url {
@@ -190,18 +206,8 @@ pub fn parse_article(bytes: &[u8], limits: &Limits) -> Result<Article, Rejection
         };
         return Err(Rejection::new(RejectClass::NoIdentity, reason));
     }
-
-    let title = fields.inline_text("title", MAX_TITLE_CHARS)?;
-    let description = fields.inline_text("description", limits.max_text_chars)?;
-    let text = fields.body_text(description.as_deref(), limits)?;
     let source = fields.source(canonical_url.as_deref())?;
-    let language = fields
-        .string("language")?
-        .map(|l| l.trim().to_lowercase().replace('_', "-"))
-        .filter(|l| !l.is_empty());
-    let authors = fields.authors()?;
-    let published_at = fields.date(PUBLISHED_FIELDS)?;
-    let modified_at = fields.date(MODIFIED_FIELDS)?;
+    let text = fields.body_text(description.as_deref(), limits)?;
 
     Ok(Article {
         external_id,

@@ -434,6 +434,18 @@ fn reject_invalid_field_names_the_field() {
 }
 
 #[test]
+fn field_types_are_checked_before_identity_and_text() {
+    let r = rejected(json!({"title": 5}));
+    assert_eq!(r.class, RejectClass::InvalidField);
+    let r = rejected(json!({"id": "1", "html": {}}));
+    assert_eq!(r.class, RejectClass::InvalidField);
+    assert_eq!(
+        rejected(json!({"title": "t"})).class,
+        RejectClass::NoIdentity
+    );
+}
+
+#[test]
 fn reject_class_names_and_display() {
     let all = [
         (RejectClass::InvalidJson, "invalid_json"),

@@ -18,7 +18,11 @@ use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use crate::article::normalize::for_each_word;
 
-/// Words per shingle. 5 measured best: see `dedup::tests::measure_shingle_size`.
+/// Words per shingle. Measured (`dedup::tests::measure_shingle_size_and_thresholds`):
+/// k = 3..6 give nearly the same similarity for copies (a 2-of-30-sentence edit: 0.85
+/// at k=3, 0.83 at k=5, 0.82 at k=6), while different articles on the same story share
+/// 0.4-1.8% of 3-shingles, 0.2-1% of 4-shingles and 0-0.4% of 5-shingles: 5 separates
+/// best before copies start to suffer.
 pub const SHINGLE_WORDS: usize = 5;
 /// Shingles at the start of the text that make up the lead signature.
 pub const LEAD_SHINGLES: usize = 64;

@@ -282,6 +282,19 @@ fn light_edit_is_near_duplicate() {
 }
 
 #[test]
+fn edit_size_at_the_threshold() {
+    let base = base_article();
+    let index = index_of(&[&join(&base)]);
+    // 3 of 30 sentences rewritten: Jaccard ~0.74, still a near-duplicate
+    assert_eq!(
+        kind_of(&classify(&index, &light_edit(&base, 3))),
+        Some(MatchKind::NearDuplicate)
+    );
+    // 8 of 30: Jaccard ~0.45, containment ~0.67: a different article
+    assert_eq!(classify(&index, &light_edit(&base, 8)), Decision::Original);
+}
+
+#[test]
 fn truncated_copies_are_found_in_both_orders() {
     let base = base_article();
     let full = join(&base);
