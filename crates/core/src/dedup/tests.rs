@@ -396,6 +396,41 @@ fn best_candidate_wins_and_ties_go_to_earliest() {
 }
 
 #[test]
+fn many_similar_originals_stay_fast_and_correct() {
+    // 2,000 templated originals that share most of their text with each other
+    // (Jaccard ~0.5), then a near-copy of one of them.
+    let base = base_article();
+    let template = join(&base[..15]);
+    let texts: Vec<String> = (0..2000)
+        .map(|i| {
+            format!(
+                "{template}\nReport {i}: {}",
+                join(&base[15..]).replace("the", &format!("the{i}"))
+            )
+        })
+        .collect();
+    let mut index = Index::new(DedupParams::default());
+    for (i, t) in texts.iter().enumerate() {
+        index.insert_original(i, None, hash(t), &sketch(t));
+    }
+    let copy = format!("{}\nCopyright 2024 Reuters.", texts[1234]);
+    let start = std::time::Instant::now();
+    let d = classify(&index, &copy);
+    assert!(start.elapsed() < std::time::Duration::from_secs(1));
+    assert!(
+        matches!(
+            d,
+            Decision::Duplicate {
+                of: 1234,
+                kind: MatchKind::NearDuplicate,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+}
+
+#[test]
 fn first_owner_of_url_and_hash_is_kept() {
     let sk = sketch("some text that is long enough to have a few shingles in it for the test");
     let mut index = Index::new(DedupParams::default());
