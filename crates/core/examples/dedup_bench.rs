@@ -251,6 +251,27 @@ fn main() {
         &format!(" [{} shingles/article]", shingles / n.max(1)),
     );
 
+    // the same articles as HTML pages (`html` field): tag stripping on top
+    let html_messages: Vec<Vec<u8>> = texts
+        .iter()
+        .map(|a| {
+            let body: String = a.text.split('\n').map(|p| format!("<p class=\"para\">{p}</p>\n")).collect();
+            let page = format!(
+                "<!DOCTYPE html><html><head><title>t</title><script>var x = 1;</script></head><body>\
+                 <nav><a href=\"/\">Home</a> <a href=\"/world\">World</a></nav><article><h1>Headline</h1>{body}</article>\
+                 <footer>&copy; Example</footer></body></html>"
+            );
+            serde_json::to_vec(&serde_json::json!({"url": a.url, "html": page})).unwrap_or_default()
+        })
+        .collect();
+    let (_, cpu, wall) = timed(|| {
+        html_messages
+            .iter()
+            .filter(|m| parse_article(m, &limits).is_ok())
+            .count()
+    });
+    report("  parse (HTML)", n, cpu, wall, "");
+
     // calibration: how fast this machine runs a trivial scan of the same texts
     let (words, cpu, _) = timed(|| {
         texts
