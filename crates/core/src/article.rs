@@ -515,14 +515,21 @@ fn parse_date(raw: &str) -> Option<DateTime<Utc>> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return plausible(dt.to_utc());
     }
-    // RFC 3339 with a space instead of 'T', or an offset without a colon.
-    for fmt in [
-        "%Y-%m-%d %H:%M:%S%.f%:z",
-        "%Y-%m-%d %H:%M:%S%.f%z",
-        "%Y-%m-%dT%H:%M:%S%.f%z",
-    ] {
-        if let Ok(dt) = DateTime::parse_from_str(s, fmt) {
-            return plausible(dt.to_utc());
+    // Each failed chrono attempt costs a parse: only try offset formats when there is
+    // something after "YYYY-MM-DD HH:MM:SS" that may be an offset.
+    let may_have_offset = s
+        .get(19..)
+        .is_some_and(|tail| tail.contains(['+', '-', 'Z', 'z']));
+    if may_have_offset {
+        // RFC 3339 with a space instead of 'T', or an offset without a colon.
+        for fmt in [
+            "%Y-%m-%d %H:%M:%S%.f%:z",
+            "%Y-%m-%d %H:%M:%S%.f%z",
+            "%Y-%m-%dT%H:%M:%S%.f%z",
+        ] {
+            if let Ok(dt) = DateTime::parse_from_str(s, fmt) {
+                return plausible(dt.to_utc());
+            }
         }
     }
     for fmt in [
