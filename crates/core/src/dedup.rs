@@ -156,10 +156,18 @@ pub enum Decision<Id> {
 /// earlier one (the usual truncated copy) is a duplicate whatever its length.
 pub const MIN_EXTENDED_FRACTION: f64 = 0.25;
 
-/// At most this many band-key candidates are verified per classification, those
-/// sharing the most band keys first. A real copy shares most of its 40 keys with its
-/// original (17+ at Jaccard 0.7), so it is not crowded out by chance matches.
+/// At most this many band-key candidates are verified per classification, the best
+/// supported first (shared keys, weighted by how few originals share each). A real copy
+/// shares many of its 40 keys with its original (about 8 of the 32 whole-text bands at
+/// Jaccard 0.7, plus the lead bands if the opening is unchanged), a chance match
+/// typically one, so copies are not crowded out.
 pub const MAX_VERIFIED: usize = 64;
+
+/// A band key remembers at most this many originals (the first inserted). A key shared
+/// by more is boilerplate (an outlet's standard opening, a template) and says little;
+/// without the cap, collecting candidates would grow with the index, making a whole-file
+/// check quadratic.
+pub const MAX_PER_BAND_KEY: usize = 256;
 
 struct Entry<Id> {
     id: Id,
@@ -208,7 +216,7 @@ impl<Id: Clone> Index<Id> {
         self.by_hash.entry(content_hash).or_insert(n);
         for &key in &sketch.band_keys {
             let slot = self.by_band.entry(key).or_default();
-            if slot.last() != Some(&n) {
+            if slot.len() < MAX_PER_BAND_KEY && slot.last() != Some(&n) {
                 slot.push(n);
             }
         }
@@ -248,33 +256,37 @@ impl<Id: Clone> Index<Id> {
         if new_len < self.params.min_shingles {
             return Decision::Original;
         }
-        let mut candidates: Vec<usize> = sketch
+        // Candidates with the evidence for them: each shared band key weighs 1/(number
+        // of originals under it), so a key unique to one original counts fully and a
+        // boilerplate key shared by hundreds next to nothing. Only the MAX_VERIFIED
+        // best-supported candidates are verified, so templated texts sharing keys with
+        // thousands of originals cannot make one classification (and a whole-file
+        // check) quadratic.
+        let mut candidates: Vec<(usize, f64)> = sketch
             .band_keys
             .iter()
             .filter_map(|k| self.by_band.get(k))
-            .flatten()
-            .copied()
+            .flat_map(|entries| {
+                let weight = 1.0 / entries.len() as f64;
+                entries.iter().map(move |&i| (i, weight))
+            })
             .collect();
-        candidates.sort_unstable();
-        // (shared band keys, entry): more shared bands means a higher estimated
-        // similarity. Only the most promising MAX_VERIFIED are verified, so that
-        // templated texts sharing bands with thousands of originals cannot make one
-        // classification (and a whole file in the checker) quadratic.
-        let mut counted: Vec<(usize, usize)> = Vec::new();
-        for i in candidates {
-            match counted.last_mut() {
-                Some((count, last)) if *last == i => *count += 1,
-                _ => counted.push((1, i)),
+        candidates.sort_unstable_by_key(|&(i, _)| i);
+        let mut supported: Vec<(usize, f64)> = Vec::with_capacity(candidates.len().min(64));
+        for (i, weight) in candidates {
+            match supported.last_mut() {
+                Some((last, total)) if *last == i => *total += weight,
+                _ => supported.push((i, weight)),
             }
         }
-        if counted.len() > MAX_VERIFIED {
-            counted.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-            counted.truncate(MAX_VERIFIED);
-            counted.sort_unstable_by_key(|&(_, i)| i);
+        if supported.len() > MAX_VERIFIED {
+            supported.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            supported.truncate(MAX_VERIFIED);
+            supported.sort_unstable_by_key(|&(i, _)| i);
         }
 
         let mut best: Option<(f64, usize, MatchKind)> = None;
-        for (_, i) in counted {
+        for (i, _) in supported {
             let old = &self.entries[i].shingles;
             if old.len() < self.params.min_shingles {
                 continue;
