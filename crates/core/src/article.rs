@@ -170,15 +170,31 @@ const MODIFIED_FIELDS: &[&str] = &["date_modify", "modified_at"];
 ///
 /// Never panics; every failure is a [`Rejection`]. Size is checked before anything
 /// else, then encoding, JSON syntax, shape, field types, identity and finally text.
+/// Unknown fields are ignored; missing and `null` fields are the same.
 pub fn parse_article(bytes: &[u8], limits: &Limits) -> Result<Article, Rejection> {
     let object = parse_object(bytes, limits)?;
     let fields = Fields(&object);
 
+    // Cheap field checks first, so that a wrong type is reported as such whatever
+    // else is wrong with the message; the text, the expensive part, last.
     let external_id = fields.id()?;
     let url = fields
         .string("url")?
         .map(str::trim)
         .filter(|u| !u.is_empty());
+    let title = fields.inline_text("title", MAX_TITLE_CHARS)?;
+    let description = fields.inline_text("description", limits.max_text_chars)?;
+    let language = fields
+        .string("language")?
+        .map(|l| l.trim().to_lowercase().replace('_', "-"))
+        .filter(|l| !l.is_empty());
+    let authors = fields.authors()?;
+    let published_at = fields.date(PUBLISHED_FIELDS)?;
+    let modified_at = fields.date(MODIFIED_FIELDS)?;
+    for field in BODY_FIELDS {
+        fields.string(field)?;
+    }
+
     let canonical_url = url.and_then(canonicalize_url);
     if external_id.is_none() && canonical_url.is_none() {
         let reason = match url {
@@ -190,18 +206,8 @@ pub fn parse_article(bytes: &[u8], limits: &Limits) -> Result<Article, Rejection
         };
         return Err(Rejection::new(RejectClass::NoIdentity, reason));
     }
-
-    let title = fields.inline_text("title", MAX_TITLE_CHARS)?;
-    let description = fields.inline_text("description", limits.max_text_chars)?;
-    let text = fields.body_text(description.as_deref(), limits)?;
     let source = fields.source(canonical_url.as_deref())?;
-    let language = fields
-        .string("language")?
-        .map(|l| l.trim().to_lowercase().replace('_', "-"))
-        .filter(|l| !l.is_empty());
-    let authors = fields.authors()?;
-    let published_at = fields.date(PUBLISHED_FIELDS)?;
-    let modified_at = fields.date(MODIFIED_FIELDS)?;
+    let text = fields.body_text(description.as_deref(), limits)?;
 
     Ok(Article {
         external_id,
@@ -388,17 +394,15 @@ impl<'a> Fields<'a> {
     }
 
     fn source(&self, canonical_url: Option<&str>) -> Result<Option<String>, Rejection> {
-        if let Some(domain) = self.string("source_domain")?.and_then(domain_like) {
-            return Ok(Some(domain));
-        }
-        let given = match self.get("source") {
-            None => None,
-            Some(Value::String(s)) => Some(s.as_str()),
+        let given = match (self.string("source_domain")?, self.get("source")) {
+            (Some(domain), _) if !domain.trim().is_empty() => Some(domain),
+            (_, None) => None,
+            (_, Some(Value::String(s))) => Some(s.as_str()),
             // NewsAPI shape: {"id": "bbc-news", "name": "BBC News"}.
-            Some(Value::Object(o)) => ["name", "id"]
+            (_, Some(Value::Object(o))) => ["name", "id"]
                 .iter()
                 .find_map(|k| o.get(*k).and_then(Value::as_str)),
-            Some(other) => return Err(invalid_field("source", "a string", other)),
+            (_, Some(other)) => return Err(invalid_field("source", "a string", other)),
         };
         if let Some(s) = given {
             let s = normalize_text(s, Lines::Join, MAX_AUTHOR_CHARS);
@@ -511,14 +515,21 @@ fn parse_date(raw: &str) -> Option<DateTime<Utc>> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return plausible(dt.to_utc());
     }
-    // RFC 3339 with a space instead of 'T', or an offset without a colon.
-    for fmt in [
-        "%Y-%m-%d %H:%M:%S%.f%:z",
-        "%Y-%m-%d %H:%M:%S%.f%z",
-        "%Y-%m-%dT%H:%M:%S%.f%z",
-    ] {
-        if let Ok(dt) = DateTime::parse_from_str(s, fmt) {
-            return plausible(dt.to_utc());
+    // Each failed chrono attempt costs a parse: only try offset formats when there is
+    // something after "YYYY-MM-DD HH:MM:SS" that may be an offset.
+    let may_have_offset = s
+        .get(19..)
+        .is_some_and(|tail| tail.contains(['+', '-', 'Z', 'z']));
+    if may_have_offset {
+        // RFC 3339 with a space instead of 'T', or an offset without a colon.
+        for fmt in [
+            "%Y-%m-%d %H:%M:%S%.f%:z",
+            "%Y-%m-%d %H:%M:%S%.f%z",
+            "%Y-%m-%dT%H:%M:%S%.f%z",
+        ] {
+            if let Ok(dt) = DateTime::parse_from_str(s, fmt) {
+                return plausible(dt.to_utc());
+            }
         }
     }
     for fmt in [

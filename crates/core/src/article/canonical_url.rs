@@ -122,7 +122,7 @@ pub fn canonicalize_url(raw: &str) -> Option<String> {
         *last = &last_stripped;
     }
     out.push('/');
-    out.push_str(&segments.join("/"));
+    push_with_upper_escapes(&mut out, &segments.join("/"));
 
     let mut params: Vec<(String, String)> = parsed
         .query_pairs()
@@ -140,8 +140,37 @@ pub fn canonicalize_url(raw: &str) -> Option<String> {
     Some(out)
 }
 
-/// `story.amp.html` -> `story.html`, `story.amp` -> `story`.
+/// Appends `path` with percent-escapes in upper case (`%c3%a9` -> `%C3%A9`), the
+/// spelling the url crate itself produces, so both spellings compare equal.
+fn push_with_upper_escapes(out: &mut String, path: &str) {
+    let mut escape = 0;
+    for c in path.chars() {
+        if escape > 0 {
+            out.push(c.to_ascii_uppercase());
+            escape -= 1;
+        } else {
+            out.push(c);
+            if c == '%' {
+                escape = 2;
+            }
+        }
+    }
+}
+
+/// `story.amp.html` -> `story.html`, `story.amp` -> `story`, repeatedly (so that the
+/// canonical form of a canonical URL is itself).
 fn strip_amp_suffix(segment: &str) -> String {
+    let mut current = segment.to_owned();
+    loop {
+        let next = strip_amp_suffix_once(&current);
+        if next == current {
+            return current;
+        }
+        current = next;
+    }
+}
+
+fn strip_amp_suffix_once(segment: &str) -> String {
     let lower = segment.to_ascii_lowercase();
     if lower.ends_with(".amp.html") || lower.ends_with(".amp.htm") {
         let cut = lower.rfind(".amp.").unwrap_or(segment.len());
@@ -301,9 +330,64 @@ mod tests {
             "https://example.com/caf%C3%A9"
         );
         assert_eq!(
+            c("https://example.com/caf%c3%a9"),
+            "https://example.com/caf%C3%A9"
+        );
+        assert_eq!(
             c("https://bücher.example/a"),
             "https://xn--bcher-kva.example/a"
         );
+    }
+
+    #[test]
+    fn canonical_form_is_a_fixed_point() {
+        for raw in [
+            "https://m.m.example.com/a.amp.amp",
+            "https://example.com/a.amp.amp.html",
+            "https://example.com/amp/amp/a/",
+            "https://www.amp.example.com/a?amp&amp=1",
+        ] {
+            let once = c(raw);
+            assert_eq!(c(&once), once, "{raw}");
+        }
+        assert_eq!(c("https://example.com/a.amp.amp"), "https://example.com/a");
+    }
+
+    #[test]
+    fn mutated_urls_never_panic_and_are_idempotent() {
+        let base = "https://www.Example.com:8080/a/amp/b.amp.html?utm_source=x&q=%c3%a9&amp=1#f";
+        let alphabet = "/?#&=%.:@[]ampAMP ÿé\u{0}\\";
+        let alphabet: Vec<char> = alphabet.chars().collect();
+        let mut state = 0x1234_5678_9abc_def1_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as usize
+        };
+        for _ in 0..20_000 {
+            let mut chars: Vec<char> = base.chars().collect();
+            for _ in 0..(next() % 4 + 1) {
+                let i = next() % chars.len().max(1);
+                let c = alphabet[next() % alphabet.len()];
+                match next() % 3 {
+                    0 if i < chars.len() => chars[i] = c,
+                    1 => chars.insert(i.min(chars.len()), c),
+                    _ if i < chars.len() => {
+                        chars.remove(i);
+                    }
+                    _ => {}
+                }
+            }
+            let raw: String = chars.into_iter().collect();
+            if let Some(canonical) = canonicalize_url(&raw) {
+                assert_eq!(
+                    canonicalize_url(&canonical).as_deref(),
+                    Some(canonical.as_str()),
+                    "{raw:?}"
+                );
+            }
+        }
     }
 
     #[test]

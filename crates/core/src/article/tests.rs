@@ -121,6 +121,13 @@ fn source_falls_back_to_url_host() {
     assert_eq!(a.source.as_deref(), Some("example.com"));
     let a = ok(json!({"id": "1", "text": BODY}));
     assert_eq!(a.source, None);
+    // a domain is normalised, a name kept as given
+    let a = ok(json!({"id": "1", "text": BODY, "source_domain": "WWW.Reuters.com", "source": "x"}));
+    assert_eq!(a.source.as_deref(), Some("reuters.com"));
+    let a = ok(json!({"id": "1", "text": BODY, "source_domain": " Reuters  UK "}));
+    assert_eq!(a.source.as_deref(), Some("Reuters UK"));
+    let a = ok(json!({"url": "https://www.example.com/a", "text": BODY, "source": ""}));
+    assert_eq!(a.source.as_deref(), Some("example.com"));
 }
 
 #[test]
@@ -140,6 +147,15 @@ fn html_is_reduced() {
     assert_eq!(
         a.text,
         "One paragraph of text here.\nAnd another one & more."
+    );
+    // titles and descriptions: tags dropped, entities decoded, one line
+    let a = ok(
+        json!({"id": "h", "text": BODY, "title": "<b>Putin</b> &amp; Kim\n meet", "description": "Leaders&nbsp;meet &#8212; again"}),
+    );
+    assert_eq!(a.title.as_deref(), Some("Putin & Kim meet"));
+    assert_eq!(
+        a.description.as_deref(),
+        Some("Leaders meet \u{2014} again")
     );
     // but a '<' in plain text is left alone
     let a = ok(
@@ -415,6 +431,18 @@ fn reject_invalid_field_names_the_field() {
         assert_eq!(r.class, RejectClass::InvalidField);
         assert_eq!(r.reason, reason);
     }
+}
+
+#[test]
+fn field_types_are_checked_before_identity_and_text() {
+    let r = rejected(json!({"title": 5}));
+    assert_eq!(r.class, RejectClass::InvalidField);
+    let r = rejected(json!({"id": "1", "html": {}}));
+    assert_eq!(r.class, RejectClass::InvalidField);
+    assert_eq!(
+        rejected(json!({"title": "t"})).class,
+        RejectClass::NoIdentity
+    );
 }
 
 #[test]

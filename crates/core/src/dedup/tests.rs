@@ -282,6 +282,19 @@ fn light_edit_is_near_duplicate() {
 }
 
 #[test]
+fn edit_size_at_the_threshold() {
+    let base = base_article();
+    let index = index_of(&[&join(&base)]);
+    // 3 of 30 sentences rewritten: Jaccard ~0.74, still a near-duplicate
+    assert_eq!(
+        kind_of(&classify(&index, &light_edit(&base, 3))),
+        Some(MatchKind::NearDuplicate)
+    );
+    // 8 of 30: Jaccard ~0.45, containment ~0.67: a different article
+    assert_eq!(classify(&index, &light_edit(&base, 8)), Decision::Original);
+}
+
+#[test]
 fn truncated_copies_are_found_in_both_orders() {
     let base = base_article();
     let full = join(&base);
@@ -380,6 +393,42 @@ fn best_candidate_wins_and_ties_go_to_earliest() {
     assert_eq!(index.len(), 2);
     let d = index.classify(None, 3, &sketch(&syndicated(&base)));
     assert!(matches!(d, Decision::Duplicate { of: 7, .. }), "{d:?}");
+}
+
+#[test]
+fn many_similar_originals_stay_fast_and_correct() {
+    // 2,000 templated originals that share their opening and most of their text with
+    // each other (Jaccard ~0.8: their common band keys exceed MAX_PER_BAND_KEY), then a
+    // copy of a late one: it must be matched to that one, not to an early look-alike.
+    let base = base_article();
+    let template = join(&base[..15]);
+    let texts: Vec<String> = (0..2000)
+        .map(|i| {
+            format!(
+                "{template}\nReport {i}: {}",
+                join(&base[15..]).replace("the", &format!("the{i}"))
+            )
+        })
+        .collect();
+    let mut index = Index::new(DedupParams::default());
+    for (i, t) in texts.iter().enumerate() {
+        index.insert_original(i, None, hash(t), &sketch(t));
+    }
+    let copy = format!("{}\nCopyright 2024 Reuters.", texts[1234]);
+    let start = std::time::Instant::now();
+    let d = classify(&index, &copy);
+    assert!(start.elapsed() < std::time::Duration::from_secs(1));
+    assert!(
+        matches!(
+            d,
+            Decision::Duplicate {
+                of: 1234,
+                kind: MatchKind::NearDuplicate,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
 }
 
 #[test]
