@@ -1,0 +1,896 @@
+//! Event coder: who did what to whom, when and where, from news text, as CAMEO-coded
+//! event mentions (PETRARCH-style dictionary coding, pure Rust, dictionaries as data).
+//!
+//! Pipeline per document: sentence segmentation ([`text`]), actor recognition against
+//! data/actors ([`actors`]), verb patterns against data/verbs ([`verbs`]), source/target
+//! from the sentence structure (subject before the pattern, object after it, passive
+//! "by" agents, compound subjects), negation/hedging filters, date expressions
+//! ([`dates`]) and places ([`places`]).
+//!
+//! Choices worth knowing:
+//! * The title, when present, is sentence 0 and its offsets are relative to the title;
+//!   text sentences follow (numbered from 1 then) with char offsets into `Document::text`.
+//!   Actor and action offsets are char offsets inside the sentence.
+//! * Compound actors ("Russia and North Korea signed a treaty") with no other target yield
+//!   the pair in both directions (RUS→PRK and PRK→RUS), as GDELT/PETRARCH do.
+//! * Statements (CAMEO 01x, "said") never take a target; the reported act in the
+//!   complement clause is coded separately when it is asserted.
+//! * Events are identified at country level ([`Mention::event_id`]): a person's or role's
+//!   code is reduced to its country (RUSGOV → RUS), so "Russia signed" and "Putin signed"
+//!   are the same event; organisation codes (IGOUNO) are kept whole.
+
+pub mod actors;
+pub mod dates;
+pub mod dict;
+pub mod eval;
+pub mod places;
+pub mod text;
+pub mod verbs;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use actors::{ActorDict, ActorSources, ActorSpan};
+use dates::DateExpr;
+use places::PlaceDict;
+use text::Tokens;
+use verbs::{VerbDict, VerbHit, VerbSources};
+
+/// Errors building a coder (dictionaries are validated at load time; coding never fails).
+#[derive(Debug, thiserror::Error)]
+pub enum CodingError {
+    #[error("dictionary error: {0}")]
+    Dictionary(String),
+    #[error("reading {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A document to code.
+#[derive(Debug, Clone, Copy)]
+pub struct Document<'a> {
+    pub title: Option<&'a str>,
+    pub text: &'a str,
+    pub published: NaiveDate,
+}
+
+/// A coded participant.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Actor {
+    /// CAMEO actor code: ISO-3 plus role (RUSGOV), bare ISO-3 (USA), or organisation (IGOUNO).
+    pub code: String,
+    /// Canonical name: the person ("Vladimir Putin"), country ("Russia") or organisation.
+    pub name: String,
+    /// ISO-3 country when the code has one.
+    pub country: Option<String>,
+    /// Role part of the code (GOV, MIL, …; IGO/NGO for organisations).
+    pub role: Option<String>,
+    /// Char offsets in the sentence.
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Where an event happened.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Place {
+    pub name: String,
+    pub country: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+}
+
+/// One coded event mention.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Mention {
+    pub sentence_no: usize,
+    pub sentence: String,
+    /// Char offsets of the sentence in the document text (in the title when `in_title`).
+    pub sentence_start: usize,
+    pub sentence_end: usize,
+    pub in_title: bool,
+    pub source: Actor,
+    pub target: Option<Actor>,
+    pub cameo: String,
+    pub root: u8,
+    pub quad_class: u8,
+    pub goldstein: f32,
+    pub plover: String,
+    /// Char offsets of the action pattern in the sentence.
+    pub action_start: usize,
+    pub action_end: usize,
+    pub action_text: String,
+    pub date: NaiveDate,
+    /// "text" when a date expression of the sentence gave the date, else "published".
+    pub date_source: String,
+    /// "day", "week", "month" or "year".
+    pub date_precision: String,
+    pub place: Option<Place>,
+    pub confidence: f32,
+}
+
+impl Mention {
+    /// The event this mention reports, at country level (see [`event_key_code`]).
+    pub fn event_id(&self) -> String {
+        event_id(
+            self.date,
+            &event_key_code(&self.source),
+            self.target.as_ref().map(event_key_code).as_deref(),
+            &self.cameo,
+            self.place.as_ref().map(|p| p.country.as_str()),
+        )
+    }
+}
+
+/// Actor code used in event identity: the country for country-based codes (RUSGOV → RUS),
+/// the whole code otherwise (IGOUNO, COP).
+pub fn event_key_code(a: &Actor) -> String {
+    match &a.country {
+        Some(c) => c.clone(),
+        None => a.code.clone(),
+    }
+}
+
+/// Deterministic event identity: xxh3-128 of the key fields, 32 hex digits.
+pub fn event_id(
+    date: NaiveDate,
+    source_code: &str,
+    target_code: Option<&str>,
+    cameo: &str,
+    place_country: Option<&str>,
+) -> String {
+    let key = format!(
+        "{}|{}|{}|{}|{}",
+        date.format("%Y-%m-%d"),
+        source_code,
+        target_code.unwrap_or(""),
+        cameo,
+        place_country.unwrap_or("")
+    );
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(key.as_bytes()))
+}
+
+/// Why a pattern match did not become an event (see [`Coder::code_with_dropped`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Status {
+    Asserted,
+    Negated,
+    /// Modal, future, conditional, reported-as-uncertain or infinitive/gerund complement.
+    Hedged,
+    SelfEvent,
+}
+
+/// A mention together with its status.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CodedMention {
+    pub mention: Mention,
+    pub status: Status,
+}
+
+struct Sources<'a> {
+    countries: &'a str,
+    roles: &'a str,
+    orgs: &'a str,
+    people: &'a str,
+    cameo: &'a str,
+    verbs: &'a str,
+    irregular: &'a str,
+    cities: &'a str,
+}
+
+/// Dictionary files, relative to the data directory, in version-hash order.
+pub const DATA_FILES: [&str; 8] = [
+    "actors/countries.tsv",
+    "actors/roles.tsv",
+    "actors/orgs.tsv",
+    "actors/people.tsv",
+    "verbs/cameo.tsv",
+    "verbs/verbs.tsv",
+    "verbs/irregular.tsv",
+    "places/cities.tsv",
+];
+
+/// The event coder. Immutable after construction: `Send + Sync`, share it across threads.
+pub struct Coder {
+    actors: ActorDict,
+    verbs: VerbDict,
+    places: PlaceDict,
+    version: String,
+}
+
+const NEGATIONS: &[&str] = &["not", "never", "no", "neither", "nor", "cannot", "without"];
+const AUX_FOR_NT: &[&str] = &[
+    "did", "does", "do", "is", "was", "were", "are", "has", "have", "had", "could", "would", "wo",
+    "ca", "should", "must", "isn", "wasn", "weren", "aren", "hasn", "haven", "hadn", "didn",
+    "doesn", "don", "couldn", "wouldn", "shouldn", "won", "can",
+];
+const HEDGES: &[&str] = &[
+    "may",
+    "might",
+    "could",
+    "would",
+    "will",
+    "shall",
+    "should",
+    "can",
+    "ll",
+    "must",
+    "reportedly",
+    "allegedly",
+    "possibly",
+    "probably",
+    "likely",
+    "unlikely",
+    "perhaps",
+    "plan",
+    "plans",
+    "planned",
+    "planning",
+    "expected",
+    "intend",
+    "intends",
+    "intended",
+    "hope",
+    "hopes",
+    "hoped",
+    "want",
+    "wants",
+    "wanted",
+    "whether",
+    "if",
+    "unless",
+    "deny",
+    "denied",
+    "denies",
+    "rumored",
+    "rumoured",
+    "suspected",
+    "claim",
+    "claims",
+    "claimed",
+    "alleged",
+    "alleges",
+    "question",
+    "questioned",
+    "doubt",
+    "doubts",
+    "consider",
+    "considering",
+    "considers",
+    "ready",
+    "prepared",
+    "seeks",
+    "seek",
+    "aims",
+    "aim",
+    "vowed",
+    "vows",
+    "promised",
+    "promises",
+    "threatens",
+    "threatened",
+    "urged",
+    "urges",
+    "asked",
+    "called",
+];
+/// Hedges that reach back past the subject to the start of the clause.
+const CLAUSE_HEDGES: &[&str] = &["if", "whether", "unless", "reportedly", "allegedly", "when"];
+const CLAUSE_BREAKS: &[&str] = &[
+    "that", "which", "who", "whom", "whose", "but", "while", "whereas", "although", "because",
+    "though", "after", "before", "when", "since", "until", "if", "unless", "as",
+];
+const NO_SUBJECT_PREP: &[&str] = &[
+    "to", "with", "against", "on", "into", "by", "than", "like", "over", "about", "for", "toward",
+    "towards", "upon",
+];
+const PRONOUNS: &[&str] = &["he", "she"];
+
+impl Coder {
+    /// A coder with the dictionaries compiled into the binary.
+    pub fn embedded() -> Result<Self, CodingError> {
+        let contents = [
+            include_str!("../../../../data/actors/countries.tsv"),
+            include_str!("../../../../data/actors/roles.tsv"),
+            include_str!("../../../../data/actors/orgs.tsv"),
+            include_str!("../../../../data/actors/people.tsv"),
+            include_str!("../../../../data/verbs/cameo.tsv"),
+            include_str!("../../../../data/verbs/verbs.tsv"),
+            include_str!("../../../../data/verbs/irregular.tsv"),
+            include_str!("../../../../data/places/cities.tsv"),
+        ];
+        Self::from_contents(&contents)
+    }
+
+    /// A coder reading the dictionaries from `data_dir` (layout as in [`DATA_FILES`]).
+    pub fn from_dir(data_dir: &Path) -> Result<Self, CodingError> {
+        let mut contents = Vec::with_capacity(DATA_FILES.len());
+        for f in DATA_FILES {
+            let p = data_dir.join(f);
+            let s = std::fs::read_to_string(&p).map_err(|source| CodingError::Io {
+                path: p.display().to_string(),
+                source,
+            })?;
+            contents.push(s);
+        }
+        let refs: Vec<&str> = contents.iter().map(String::as_str).collect();
+        Self::from_contents(&refs)
+    }
+
+    fn from_contents(c: &[&str]) -> Result<Self, CodingError> {
+        let [
+            countries,
+            roles,
+            orgs,
+            people,
+            cameo,
+            verbs,
+            irregular,
+            cities,
+        ] = c
+        else {
+            return Err(CodingError::Dictionary(
+                "expected 8 dictionary files".into(),
+            ));
+        };
+        let s = Sources {
+            countries,
+            roles,
+            orgs,
+            people,
+            cameo,
+            verbs,
+            irregular,
+            cities,
+        };
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        for (name, content) in DATA_FILES.iter().zip(c) {
+            h.update(name.as_bytes());
+            h.update(&[0]);
+            h.update(content.as_bytes());
+            h.update(&[0]);
+        }
+        let version = format!("{:016x}", h.digest());
+        Ok(Coder {
+            actors: ActorDict::load(&ActorSources {
+                countries: s.countries,
+                roles: s.roles,
+                orgs: s.orgs,
+                people: s.people,
+            })?,
+            verbs: VerbDict::load(&VerbSources {
+                cameo: s.cameo,
+                verbs: s.verbs,
+                irregular: s.irregular,
+            })?,
+            places: PlaceDict::load(s.cities, s.countries)?,
+            version,
+        })
+    }
+
+    /// Hash of the dictionary contents: stamp it on extracted events to version them.
+    pub fn dictionary_version(&self) -> String {
+        self.version.clone()
+    }
+
+    /// CAMEO code table (code, name, root, quad class, Goldstein, PLOVER).
+    pub fn cameo_table(&self) -> &[verbs::CameoInfo] {
+        &self.verbs.cameo
+    }
+
+    /// Every asserted event mention, in text order.
+    pub fn code(&self, doc: &Document<'_>) -> Vec<Mention> {
+        self.code_with_dropped(doc)
+            .into_iter()
+            .filter(|m| m.status == Status::Asserted)
+            .map(|m| m.mention)
+            .collect()
+    }
+
+    /// Every mention including negated, hedged and self-events, with their status.
+    pub fn code_with_dropped(&self, doc: &Document<'_>) -> Vec<CodedMention> {
+        struct Sent<'a> {
+            no: usize,
+            text: &'a str,
+            start: usize,
+            end: usize,
+            in_title: bool,
+            toks: Tokens,
+            cands: Vec<(usize, usize, actors::Entry)>,
+        }
+        let mut buf = Vec::new();
+        let mut pieces: Vec<(&str, usize, usize, bool)> = Vec::new();
+        if let Some(full) = doc.title {
+            let title = full.trim();
+            if !title.is_empty() {
+                let off = full.find(title).unwrap_or(0);
+                let start = full[..off].chars().count();
+                pieces.push((title, start, start + title.chars().count(), true));
+            }
+        }
+        let (spans, dateline) = text::split_sentences(doc.text);
+        for sp in &spans {
+            let s = doc.text.get(sp.start_byte..sp.end_byte).unwrap_or("");
+            pieces.push((s, sp.start_char, sp.end_char, false));
+        }
+        let mut doc_persons = HashSet::new();
+        let mut sents: Vec<Sent<'_>> = Vec::with_capacity(pieces.len());
+        for (no, (text, start, end, in_title)) in pieces.into_iter().enumerate() {
+            let toks = text::tokenize(text);
+            let cands = self.actors.candidates(&toks, &mut buf);
+            ActorDict::full_mentions(&cands, &mut doc_persons);
+            sents.push(Sent {
+                no,
+                text,
+                start,
+                end,
+                in_title,
+                toks,
+                cands,
+            });
+        }
+        let dateline_place = dateline.and_then(|d| self.places.lookup(&d.place)).cloned();
+
+        let mut out = Vec::new();
+        let mut prev_person: Option<Actor> = None;
+        for s in &sents {
+            let t = &s.toks;
+            let spans = self
+                .actors
+                .resolve(t, &s.cands, doc.published, &doc_persons);
+            let vhits = self.verbs.find(t, &mut buf);
+            let dates = dates::find_dates(t, doc.published);
+            let places = self.places.find(t, &mut buf);
+            let ctx = SentCtx {
+                no: s.no,
+                text: s.text,
+                start: s.start,
+                end: s.end,
+                in_title: s.in_title,
+                t,
+                spans: &spans,
+                dates: &dates,
+                places: &places,
+                dateline: dateline_place.as_ref(),
+                published: doc.published,
+                prev_person: prev_person.as_ref(),
+            };
+            self.code_sentence(&ctx, &vhits, &mut out);
+            prev_person = spans
+                .iter()
+                .filter(|a| a.person && !a.locative)
+                .map(|a| a.actor.clone())
+                .next()
+                .or_else(|| {
+                    // A sentence whose subject is "he"/"she" keeps the referent alive.
+                    if PRONOUNS.contains(&t.word(0)) {
+                        prev_person.clone()
+                    } else {
+                        None
+                    }
+                });
+        }
+        out
+    }
+
+    fn code_sentence(&self, c: &SentCtx<'_>, vhits: &[VerbHit], out: &mut Vec<CodedMention>) {
+        let t = c.t;
+        let mut prev_sources: Option<Vec<Actor>> = None;
+        for (vi, v) in vhits.iter().enumerate() {
+            let Some(info) = self.verbs.info(v.cameo) else {
+                continue;
+            };
+            let prev_end = if vi > 0 { vhits[vi - 1].e } else { 0 };
+            let next_start = vhits.get(vi + 1).map_or(t.len(), |n| n.s);
+            let strong = |a: &ActorSpan| !a.weak && !a.locative;
+            let group_of = |g: usize| -> Vec<&ActorSpan> {
+                c.spans
+                    .iter()
+                    .filter(|a| a.group == g && strong(a))
+                    .collect()
+            };
+
+            let mut how = How::Subject;
+            let mut sources: Vec<Actor> = Vec::new();
+            let mut subject_end: Option<usize> = None;
+            let mut targets: Vec<Actor> = Vec::new();
+            let mut target_found_by = 0.0f32;
+
+            if v.passive {
+                how = How::Passive;
+                // Agent: "by <actor>" after the verb.
+                if let Some(a) = c.spans.iter().find(|a| {
+                    strong(a)
+                        && a.s >= v.e
+                        && a.s <= v.e + 6
+                        && preceded_by_by(t, a.s)
+                        && !t.stop_between(v.e, a.s)
+                }) {
+                    sources = group_of(a.group)
+                        .into_iter()
+                        .map(|x| x.actor.clone())
+                        .collect();
+                }
+                // Patient: the subject before the verb.
+                if let Some(a) = c.spans.iter().rev().find(|a| {
+                    strong(a)
+                        && a.e <= v.s
+                        && a.s >= prev_end
+                        && !t.stop_between(a.e.saturating_sub(1), v.s)
+                }) {
+                    targets = group_of(a.group)
+                        .into_iter()
+                        .map(|x| x.actor.clone())
+                        .collect();
+                    subject_end = Some(a.e);
+                    target_found_by = 1.0;
+                }
+            } else if v.noun {
+                how = How::Nominal;
+                // "<actor>'s invasion", "the Russian invasion", "invasion of X by <actor>"
+                let before = c.spans.iter().rev().find(|a| {
+                    !a.locative
+                        && a.e <= v.s
+                        && (a.e == v.s
+                            || (v.s - a.e <= 2
+                                && (a.e..v.s).all(|k| {
+                                    matches!(
+                                        t.word(k),
+                                        "s" | "full" | "scale" | "military" | "brutal"
+                                    )
+                                })))
+                });
+                if let Some(a) = before {
+                    sources = if a.weak {
+                        vec![a.actor.clone()]
+                    } else {
+                        group_of(a.group)
+                            .into_iter()
+                            .map(|x| x.actor.clone())
+                            .collect()
+                    };
+                } else if let Some(a) = c
+                    .spans
+                    .iter()
+                    .find(|a| strong(a) && a.s > v.e && a.s <= v.e + 6 && preceded_by_by(t, a.s))
+                {
+                    sources = group_of(a.group)
+                        .into_iter()
+                        .map(|x| x.actor.clone())
+                        .collect();
+                } else if v.s >= 1 && matches!(t.word(v.s - 1), "his" | "her" | "its" | "their") {
+                    if let Some(a) = c
+                        .spans
+                        .iter()
+                        .rev()
+                        .find(|a| strong(a) && a.e < v.s && !preceded_by_prep(t, a.s))
+                    {
+                        sources = group_of(a.group)
+                            .into_iter()
+                            .map(|x| x.actor.clone())
+                            .collect();
+                    }
+                }
+                // Target right after the nominal (weak demonyms allowed after "of").
+                if let Some(a) = c.spans.iter().find(|a| {
+                    !a.locative
+                        && a.s >= v.e
+                        && a.s <= v.e + 1
+                        && (strong(a) || t.word(v.e - 1) == "of")
+                        && !sources.iter().any(|s| s.start == a.actor.start)
+                }) {
+                    targets = if a.weak {
+                        vec![a.actor.clone()]
+                    } else {
+                        group_of(a.group)
+                            .into_iter()
+                            .map(|x| x.actor.clone())
+                            .collect()
+                    };
+                    target_found_by = 1.0;
+                }
+            } else {
+                if let Some(a) = c.spans.iter().rev().find(|a| {
+                    strong(a)
+                        && a.e <= v.s
+                        && a.s >= prev_end
+                        && !preceded_by_prep(t, a.s)
+                        && !t.stop_between(a.e.saturating_sub(1), v.s)
+                }) {
+                    sources = group_of(a.group)
+                        .into_iter()
+                        .map(|x| x.actor.clone())
+                        .collect();
+                    subject_end = Some(a.e);
+                } else if let Some(ps) = &prev_sources {
+                    // Coordinated predicate: "Putin criticized X and defended Y".
+                    if (prev_end..v.s).any(|k| matches!(t.word(k), "and" | "then"))
+                        || prev_end == v.s
+                    {
+                        sources = ps.clone();
+                        how = How::Inherited;
+                    }
+                } else if vi == 0
+                    && let Some(p) = c.prev_person
+                    && (0..v.s).any(|k| {
+                        PRONOUNS.contains(&t.word(k))
+                            && (k == 0
+                                || t.punct_before(k) & text::P_QUOTE != 0
+                                || t.word(k - 1) == "but")
+                    })
+                    && !c.spans.iter().any(|a| strong(a) && a.e <= v.s)
+                {
+                    sources = vec![p.clone()];
+                    how = How::Pronoun;
+                }
+                if !v.no_target {
+                    let limit = next_start.min(v.e + 12);
+                    let mut k = v.e;
+                    while k < limit {
+                        if k > v.e && t.punct_before(k) & text::P_STOP != 0 {
+                            break;
+                        }
+                        if CLAUSE_BREAKS.contains(&t.word(k))
+                            && !(t.word(k) == "as" && t.word(k + 1) == "well")
+                        {
+                            break;
+                        }
+                        if let Some(a) = c.spans.iter().find(|a| a.s == k && strong(a)) {
+                            if !preceded_by_by(t, a.s) {
+                                targets = group_of(a.group)
+                                    .into_iter()
+                                    .map(|x| x.actor.clone())
+                                    .collect();
+                                target_found_by =
+                                    if a.s == v.e || (a.s == v.e + 1 && t.word(v.e) == "the") {
+                                        1.0
+                                    } else {
+                                        0.7
+                                    };
+                            }
+                            break;
+                        }
+                        k += 1;
+                    }
+                }
+            }
+            // Passive without agent, or no subject: no event.
+            if sources.is_empty() {
+                continue;
+            }
+            prev_sources = Some(sources.clone());
+
+            // Negation and hedging between the subject (or previous pattern) and the verb.
+            let win_start = subject_end.unwrap_or(prev_end).max(prev_end);
+            let mut status = Status::Asserted;
+            if v.nonfactual {
+                status = Status::Hedged;
+            }
+            for k in win_start..v.s {
+                let w = t.word(k);
+                if NEGATIONS.contains(&w)
+                    || (w == "t" && k > 0 && AUX_FOR_NT.contains(&t.word(k - 1)))
+                {
+                    status = Status::Negated;
+                    break;
+                }
+                if HEDGES.contains(&w) {
+                    status = Status::Hedged;
+                }
+            }
+            if status == Status::Asserted
+                && (prev_end..v.s).any(|k| CLAUSE_HEDGES.contains(&t.word(k)))
+            {
+                status = Status::Hedged;
+            }
+            // Nominal events without a date of their own are background ("the invasion of
+            // Ukraine"): the publication date would misdate them, so they are left out.
+            let date = nearest_date(c.dates, v);
+            if v.noun && date.is_none() {
+                status = if status == Status::Asserted {
+                    Status::Hedged
+                } else {
+                    status
+                };
+            }
+
+            let (date_v, date_source, precision) = match date {
+                Some(d) => (d.date, "text", d.precision.as_str()),
+                None => (c.published, "published", "day"),
+            };
+            let place = self.mention_place(c, v, info.code.as_str());
+
+            let action_start = t.toks.get(v.s).map_or(0, |x| x.start as usize);
+            let action_end = t
+                .toks
+                .get(v.e.saturating_sub(1))
+                .map_or(action_start, |x| x.end as usize);
+            let action_text: String = c
+                .text
+                .chars()
+                .skip(action_start)
+                .take(action_end.saturating_sub(action_start))
+                .collect();
+
+            let base = match how {
+                How::Subject => 0.7,
+                How::Passive => 0.7,
+                How::Nominal => 0.55,
+                How::Inherited => 0.55,
+                How::Pronoun => 0.45,
+            };
+            let spec = if v.e - v.s >= 2 { 0.1 } else { 0.0 };
+
+            let mut pairs: Vec<(Actor, Option<Actor>)> = Vec::new();
+            if !targets.is_empty() {
+                for s in &sources {
+                    for tg in &targets {
+                        pairs.push((s.clone(), Some(tg.clone())));
+                    }
+                }
+            } else if sources.len() >= 2 && info.root != 1 {
+                for s in &sources {
+                    for tg in &sources {
+                        if s.start != tg.start {
+                            pairs.push((s.clone(), Some(tg.clone())));
+                        }
+                    }
+                }
+                target_found_by = 0.8;
+            } else {
+                for s in &sources {
+                    pairs.push((s.clone(), None));
+                }
+            }
+            let conf = (base + spec + 0.15 * target_found_by).min(1.0f32);
+            for (s, tg) in pairs {
+                let mut st = status;
+                if let Some(tg) = &tg
+                    && tg.code == s.code
+                    && tg.name == s.name
+                {
+                    st = Status::SelfEvent;
+                }
+                out.push(CodedMention {
+                    mention: Mention {
+                        sentence_no: c.no,
+                        sentence: c.text.to_string(),
+                        sentence_start: c.start,
+                        sentence_end: c.end,
+                        in_title: c.in_title,
+                        source: s,
+                        target: tg,
+                        cameo: info.code.clone(),
+                        root: info.root,
+                        quad_class: info.quad,
+                        goldstein: info.goldstein,
+                        plover: info.plover.clone(),
+                        action_start,
+                        action_end,
+                        action_text: action_text.clone(),
+                        date: date_v,
+                        date_source: date_source.to_string(),
+                        date_precision: precision.to_string(),
+                        place: place.clone(),
+                        confidence: (conf * 100.0).round() / 100.0,
+                    },
+                    status: st,
+                });
+            }
+        }
+    }
+
+    fn mention_place(&self, c: &SentCtx<'_>, v: &VerbHit, cameo: &str) -> Option<Place> {
+        let nearest = c.places.iter().min_by_key(|p| {
+            if p.s >= v.e {
+                p.s - v.e
+            } else {
+                v.s.saturating_sub(p.e) + 1
+            }
+        });
+        if let Some(p) = nearest.and_then(|p| self.places.get(p.place)) {
+            return Some(p.clone());
+        }
+        // A visit happens at the destination ("visited Kyiv").
+        if cameo == "042"
+            && let Some(a) = c.spans.iter().find(|a| a.s >= v.e && a.s <= v.e + 1)
+            && let Some(country) = &a.actor.country
+        {
+            let name: String = c
+                .text
+                .chars()
+                .skip(a.actor.start)
+                .take(a.actor.end - a.actor.start)
+                .collect();
+            if a.via_city
+                && let Some(p) = self.places.lookup(&name)
+            {
+                return Some(p.clone());
+            }
+            if let Some(ct) = self.actors.country_by_iso(country) {
+                return Some(Place {
+                    name: ct.name.clone(),
+                    country: ct.iso3.clone(),
+                    lat: ct.lat,
+                    lon: ct.lon,
+                });
+            }
+        }
+        c.dateline.cloned()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum How {
+    Subject,
+    Passive,
+    Nominal,
+    Inherited,
+    Pronoun,
+}
+
+struct SentCtx<'a> {
+    no: usize,
+    text: &'a str,
+    start: usize,
+    end: usize,
+    in_title: bool,
+    t: &'a Tokens,
+    spans: &'a [ActorSpan],
+    dates: &'a [DateExpr],
+    places: &'a [places::PlaceHit],
+    dateline: Option<&'a Place>,
+    published: NaiveDate,
+    prev_person: Option<&'a Actor>,
+}
+
+fn preceded_by_by(t: &Tokens, s: usize) -> bool {
+    (s >= 1 && t.word(s - 1) == "by") || (s >= 2 && t.word(s - 2) == "by" && t.word(s - 1) == "the")
+}
+
+fn preceded_by_prep(t: &Tokens, s: usize) -> bool {
+    let w = if s >= 1 { t.word(s - 1) } else { "" };
+    let w = if w == "the" && s >= 2 {
+        t.word(s - 2)
+    } else {
+        w
+    };
+    NO_SUBJECT_PREP.contains(&w)
+}
+
+/// The date expression closest to the pattern (ties go to the one after it).
+fn nearest_date<'a>(dates: &'a [DateExpr], v: &VerbHit) -> Option<&'a DateExpr> {
+    dates.iter().min_by_key(|d| {
+        if d.s >= v.e {
+            2 * (d.s - v.e)
+        } else {
+            2 * v.s.saturating_sub(d.e) + 1
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn coder_is_send_and_sync() {
+        assert_send_sync::<Coder>();
+    }
+
+    #[test]
+    fn event_id_is_stable_hex() {
+        let d = NaiveDate::from_ymd_opt(2024, 6, 19).unwrap_or_default();
+        let a = event_id(d, "RUS", Some("PRK"), "057", Some("KOR"));
+        assert_eq!(a.len(), 32);
+        assert_eq!(a, event_id(d, "RUS", Some("PRK"), "057", Some("KOR")));
+        assert_ne!(a, event_id(d, "PRK", Some("RUS"), "057", Some("KOR")));
+    }
+}
