@@ -277,7 +277,7 @@ impl ActorDict {
             persons[idx as usize].periods.push(period);
             for a in std::iter::once(name).chain(list(field(&row, 1))) {
                 if seen_alias.insert((idx, a.to_string())) {
-                    items.push((a.to_string(), Entry::Person(idx), Case::Capitalised));
+                    items.push((a.to_string(), Entry::Person(idx), Case::of_proper_name(a)));
                 }
             }
             let sn = field(&row, 2);
@@ -296,7 +296,11 @@ impl ActorDict {
                             alone_ok: Vec::new(),
                         });
                         surname_idx.insert(key, g);
-                        items.push((sname.to_string(), Entry::Surname(g), Case::Capitalised));
+                        items.push((
+                            sname.to_string(),
+                            Entry::Surname(g),
+                            Case::of_proper_name(sname),
+                        ));
                         g
                     }
                 };

@@ -279,9 +279,12 @@ pub fn find_dates(t: &Tokens, published: NaiveDate) -> Vec<DateExpr> {
                     );
                 if context && (!strict || y.is_some() || prev == "in" || prev == "last") {
                     let yy = y.unwrap_or_else(|| {
-                        if m <= published.month() && prev != "last" {
-                            published.year()
-                        } else if m < published.month() {
+                        let this_year = if prev == "last" {
+                            m < published.month()
+                        } else {
+                            m <= published.month()
+                        };
+                        if this_year {
                             published.year()
                         } else {
                             published.year() - 1

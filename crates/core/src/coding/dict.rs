@@ -44,8 +44,10 @@ impl Case {
         let letters: Vec<char> = raw.chars().filter(|c| c.is_alphabetic()).collect();
         if letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase()) {
             Case::AllCaps
-        } else {
+        } else if letters.first().is_some_and(|c| c.is_uppercase()) {
             Case::Capitalised
+        } else {
+            Case::Any
         }
     }
 }

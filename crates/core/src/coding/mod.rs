@@ -285,6 +285,10 @@ const CLAUSE_BREAKS: &[&str] = &[
     "that", "which", "who", "whom", "whose", "but", "while", "whereas", "although", "because",
     "though", "after", "before", "when", "since", "until", "if", "unless", "as",
 ];
+/// Conjunctions that separate a subject from a later verb ("X is under sanctions, but the country stresses").
+const STRONG_BREAKS: &[&str] = &[
+    "but", "while", "whereas", "although", "though", "because", "however",
+];
 const NO_SUBJECT_PREP: &[&str] = &[
     "to", "with", "against", "on", "into", "by", "than", "like", "over", "about", "for", "toward",
     "towards", "upon",
@@ -563,18 +567,18 @@ impl Coder {
                         .into_iter()
                         .map(|x| x.actor.clone())
                         .collect();
-                } else if v.s >= 1 && matches!(t.word(v.s - 1), "his" | "her" | "its" | "their") {
-                    if let Some(a) = c
+                } else if v.s >= 1
+                    && matches!(t.word(v.s - 1), "his" | "her" | "its" | "their")
+                    && let Some(a) = c
                         .spans
                         .iter()
                         .rev()
                         .find(|a| strong(a) && a.e < v.s && !preceded_by_prep(t, a.s))
-                    {
-                        sources = group_of(a.group)
-                            .into_iter()
-                            .map(|x| x.actor.clone())
-                            .collect();
-                    }
+                {
+                    sources = group_of(a.group)
+                        .into_iter()
+                        .map(|x| x.actor.clone())
+                        .collect();
                 }
                 // Target right after the nominal (weak demonyms allowed after "of").
                 if let Some(a) = c.spans.iter().find(|a| {
@@ -595,12 +599,36 @@ impl Coder {
                     target_found_by = 1.0;
                 }
             } else {
-                if let Some(a) = c.spans.iter().rev().find(|a| {
+                let coordinated = prev_sources.is_some()
+                    && v.s >= 1
+                    && (matches!(t.word(v.s - 1), "and" | "then")
+                        || (v.s >= 2
+                            && t.word(v.s - 2) == "and"
+                            && t.word(v.s - 1).ends_with("ly")));
+                let inverted = v.no_target
+                    && t.toks.get(v.e).is_some_and(|x| x.upper)
+                    && t.punct_before(v.e) == 0
+                    && t.punct_before(v.s) & (text::P_COMMA | text::P_QUOTE) != 0;
+                if coordinated {
+                    // Coordinated predicate: "Putin criticized X and defended Y".
+                    sources = prev_sources.clone().unwrap_or_default();
+                    how = How::Inherited;
+                } else if inverted {
+                    // "..., says Town": the speaker follows the verb.
+                    if let Some(a) = c.spans.iter().find(|a| strong(a) && a.s == v.e) {
+                        sources = group_of(a.group)
+                            .into_iter()
+                            .map(|x| x.actor.clone())
+                            .collect();
+                    }
+                } else if let Some(a) = c.spans.iter().rev().find(|a| {
                     strong(a)
                         && a.e <= v.s
                         && a.s >= prev_end
                         && !preceded_by_prep(t, a.s)
                         && !t.stop_between(a.e.saturating_sub(1), v.s)
+                        && !(a.e + 1..=v.s).any(|k| t.punct_before(k) & text::P_QUOTE != 0)
+                        && !(a.e..v.s).any(|k| STRONG_BREAKS.contains(&t.word(k)))
                 }) {
                     sources = group_of(a.group)
                         .into_iter()
@@ -608,9 +636,8 @@ impl Coder {
                         .collect();
                     subject_end = Some(a.e);
                 } else if let Some(ps) = &prev_sources {
-                    // Coordinated predicate: "Putin criticized X and defended Y".
-                    if (prev_end..v.s).any(|k| matches!(t.word(k), "and" | "then"))
-                        || prev_end == v.s
+                    if !t.stop_between(prev_end, v.s)
+                        && (prev_end..v.s).all(|k| !CLAUSE_BREAKS.contains(&t.word(k)))
                     {
                         sources = ps.clone();
                         how = How::Inherited;
@@ -629,10 +656,11 @@ impl Coder {
                     how = How::Pronoun;
                 }
                 if !v.no_target {
+                    // From the end of the head: a gap pattern ("defend ... against") may hold the object.
                     let limit = next_start.min(v.e + 12);
-                    let mut k = v.e;
+                    let mut k = v.head_e;
                     while k < limit {
-                        if k > v.e && t.punct_before(k) & text::P_STOP != 0 {
+                        if k > v.head_e && t.punct_before(k) & text::P_STOP != 0 {
                             break;
                         }
                         if CLAUSE_BREAKS.contains(&t.word(k))
@@ -786,13 +814,24 @@ impl Coder {
     }
 
     fn mention_place(&self, c: &SentCtx<'_>, v: &VerbHit, cameo: &str) -> Option<Place> {
-        let nearest = c.places.iter().min_by_key(|p| {
-            if p.s >= v.e {
-                p.s - v.e
-            } else {
-                v.s.saturating_sub(p.e) + 1
-            }
-        });
+        let t = c.t;
+        let nearest = c
+            .places
+            .iter()
+            .filter(|p| {
+                let (a, b) = if p.s >= v.e { (v.e, p.s) } else { (p.e, v.s) };
+                // A fronted place ("In Washington on Tuesday, ...") covers the whole sentence.
+                p.s <= 1
+                    || (!(a..b).any(|k| CLAUSE_BREAKS.contains(&t.word(k)))
+                        && !t.stop_between(a, b))
+            })
+            .min_by_key(|p| {
+                if p.s >= v.e {
+                    p.s - v.e
+                } else {
+                    v.s.saturating_sub(p.e) + 1
+                }
+            });
         if let Some(p) = nearest.and_then(|p| self.places.get(p.place)) {
             return Some(p.clone());
         }

@@ -95,6 +95,17 @@ const DETERMINERS: &[&str] = &[
     "s", "new", "first", "last", "latest", "recent", "such", "any", "no",
 ];
 const GERUND_PREPS: &[&str] = &["of", "about", "for", "against", "from", "without", "before"];
+/// A base or -s form right after one of these is a noun ("under sanctions", "for aid").
+const NOUN_PREPS: &[&str] = &[
+    "of", "under", "on", "with", "for", "about", "against", "from", "by", "in", "into", "over",
+    "amid", "after", "despite", "without", "and", "or", "new", "more", "fresh", "further",
+    "economic", "military",
+];
+/// Words that license an -ing form as a verb ("is signing", "after signing").
+const ING_LICENSE: &[&str] = &[
+    "is", "are", "was", "were", "be", "been", "after", "before", "while", "by", "since", "when",
+    "s", "re",
+];
 
 /// Inflected forms of a verb lemma with their `F_*` tags.
 pub fn inflect(lemma: &str, irregular: &HashMap<String, (String, String)>) -> Vec<(String, u8)> {
@@ -152,8 +163,8 @@ pub fn inflect(lemma: &str, irregular: &HashMap<String, (String, String)>) -> Ve
     } else {
         lemma.to_string()
     };
-    let ing = if lemma.ends_with("ie") {
-        format!("{}ying", &lemma[..lemma.len() - 2])
+    let ing = if let Some(stem) = lemma.strip_suffix("ie") {
+        format!("{stem}ying")
     } else if last == 'e'
         && !lemma.ends_with("ee")
         && !lemma.ends_with("ye")
@@ -302,6 +313,8 @@ impl VerbDict {
     /// All pattern matches of a sentence, non-overlapping, most specific first, in text order.
     pub fn find(&self, t: &Tokens, buf: &mut Vec<Hit>) -> Vec<VerbHit> {
         self.index.find(t, buf);
+        let upper = t.toks.iter().filter(|x| x.upper).count();
+        let title_case = t.len() >= 3 && upper * 10 >= t.len() * 6;
         let mut found: Vec<VerbHit> = Vec::new();
         for h in buf.iter() {
             for &(pid, form) in self.index.payloads(t, *h) {
@@ -311,6 +324,27 @@ impl VerbDict {
                 let before = if h.s > 0 { t.word(h.s - 1) } else { "" };
                 if !p.noun && DETERMINERS.contains(&before) && form & (F_BASE | F_S | F_ING) != 0 {
                     continue; // a noun use: "the attack", "their talks"
+                }
+                if !p.noun
+                    && form & (F_PAST | F_PP) == 0
+                    && form & (F_BASE | F_S) != 0
+                    && NOUN_PREPS.contains(&before)
+                {
+                    continue; // "under sanctions", "for aid"
+                }
+                if !p.noun && form == F_ING {
+                    let licensed = (h.s >= 1 && ING_LICENSE.contains(&t.word(h.s - 1)))
+                        || (h.s >= 2 && ING_LICENSE.contains(&t.word(h.s - 2)));
+                    if !licensed {
+                        continue; // an adjective or reduced relative: "expanding ties"
+                    }
+                }
+                // A capitalised verb inside a sentence is part of a name ("State Guesthouse").
+                if h.s > 0 && !title_case && t.toks.get(h.s).is_some_and(|x| x.upper) {
+                    let after_quote = t.punct_before(h.s) & super::text::P_QUOTE != 0;
+                    if !after_quote {
+                        continue;
+                    }
                 }
                 let passive = !p.noun
                     && form & F_PP != 0
