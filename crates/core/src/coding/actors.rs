@@ -106,6 +106,7 @@ pub struct ActorDict {
     orgs: Vec<Org>,
     roles: Vec<RoleDef>,
     surnames: Vec<SurnameGroup>,
+    person_by_name: HashMap<String, u16>,
     index: PhraseIndex<Entry>,
 }
 
@@ -125,6 +126,8 @@ pub struct ActorSpan {
     pub via_city: bool,
     /// Coordination group (actors joined by "and" / commas share it).
     pub group: usize,
+    /// The dictionary person, whose code depends on the event date.
+    pub person_id: Option<u16>,
 }
 
 fn parse_date(s: &str) -> Option<NaiveDate> {
@@ -319,8 +322,14 @@ impl ActorDict {
             orgs,
             roles,
             surnames,
+            person_by_name: by_name,
             index,
         })
+    }
+
+    /// The dictionary person with this canonical name.
+    pub fn person_id_by_name(&self, name: &str) -> Option<u16> {
+        self.person_by_name.get(name).copied()
     }
 
     pub fn country_by_iso(&self, iso3: &str) -> Option<&Country> {
@@ -428,6 +437,22 @@ impl ActorDict {
         Some(self.actor_from_code(&person.code_at(date), &person.name, t, s, e))
     }
 
+    /// Re-code a person actor for the event date (roles are time-bounded).
+    pub fn recode_person(&self, a: &mut Actor, person_id: u16, date: NaiveDate) {
+        let Some(person) = self.persons.get(person_id as usize) else {
+            return;
+        };
+        let code = person.code_at(date);
+        if code == a.code {
+            return;
+        }
+        let (start, end) = (a.start, a.end);
+        let mut fresh = self.actor_from_code(&code, &person.name, &Tokens::default(), 0, 0);
+        fresh.start = start;
+        fresh.end = end;
+        *a = fresh;
+    }
+
     /// Combine dictionary candidates into actors: "<demonym|country|org> <role> <person>",
     /// "<role> of <country>[, <country> and <country>]", surnames, bare roles.
     pub fn resolve(
@@ -471,6 +496,9 @@ impl ActorDict {
                         && let Some(a) = self.person_actor(p, date, t, c.0, pc.1)
                     {
                         out.push(self.span(a, t, c.0, pc.1, false, true, false));
+                        if let Some(last) = out.last_mut() {
+                            last.person_id = Some(p);
+                        }
                         i += used + 1;
                         continue;
                     }
@@ -482,6 +510,37 @@ impl ActorDict {
                     } else if let Some(country) = self.countries.get(ci as usize) {
                         if let Some(r) = role.and_then(|r| self.roles.get(r as usize)) {
                             let code = format!("{}{}", country.iso3, r.role);
+                            // "Moldovan President Maia Sandu": an unknown name after a title
+                            // belongs to the same actor.
+                            let next_start = cands.get(i + used).map_or(usize::MAX, |n| n.0);
+                            let mut end = end;
+                            while end < next_start
+                                && t.toks.get(end).is_some_and(|x| x.upper)
+                                && t.punct_before(end) == 0
+                            {
+                                end += 1;
+                            }
+                            // "Russian and Ukrainian delegations": earlier demonyms joined by
+                            // "and"/commas take the same role.
+                            let mut k = out.len();
+                            while k > 0 {
+                                let prev = &out[k - 1];
+                                let between: Vec<&str> = (prev.e..c.0).map(|x| t.word(x)).collect();
+                                let joined = between == ["and"]
+                                    || (between.is_empty() && t.punct_before(c.0) & P_COMMA != 0);
+                                if prev.weak && joined {
+                                    k -= 1;
+                                } else {
+                                    break;
+                                }
+                            }
+                            for prev in out.iter_mut().skip(k) {
+                                if let Some(pc) = prev.actor.country.clone() {
+                                    prev.actor.code = format!("{pc}{}", r.role);
+                                    prev.actor.role = Some(r.role.clone());
+                                    prev.weak = false;
+                                }
+                            }
                             let a = self.actor_from_code(&code, &country.name, t, c.0, end);
                             out.push(self.span(a, t, c.0, end, false, false, false));
                         } else {
@@ -508,6 +567,9 @@ impl ActorDict {
                         && let Some(a) = self.person_actor(p, date, t, c.0, n.1)
                     {
                         out.push(self.span(a, t, c.0, n.1, false, true, false));
+                        if let Some(last) = out.last_mut() {
+                            last.person_id = Some(p);
+                        }
                         i += 2;
                         continue;
                     }
@@ -565,6 +627,9 @@ impl ActorDict {
                         && let Some(a) = self.person_actor(p, date, t, c.0, c.1)
                     {
                         out.push(self.span(a, t, c.0, c.1, false, true, false));
+                        if let Some(last) = out.last_mut() {
+                            last.person_id = Some(p);
+                        }
                     }
                     i += 1;
                 }
@@ -595,6 +660,7 @@ impl ActorDict {
             person,
             via_city,
             group: 0,
+            person_id: None,
         }
     }
 }
@@ -633,6 +699,22 @@ fn is_locative(t: &Tokens, s: usize) -> bool {
 fn assign_groups(t: &Tokens, spans: &mut [ActorSpan]) {
     let mut g = 0usize;
     let mut prev: Option<usize> = None; // index of previous strong span
+    // A comma joins actors only in a list closed by "and"/"or" ("A, B and C").
+    let closes: Vec<bool> = (0..spans.len())
+        .map(|i| {
+            let mut j = i;
+            while let Some(n) = spans.get(j + 1) {
+                let words: Vec<&str> = (spans[j].e..n.s).map(|k| t.word(k)).collect();
+                match words.as_slice() {
+                    ["and"] | ["or"] | ["and", "the"] => return true,
+                    [] if t.punct_before(n.s) & P_COMMA != 0 => j += 1,
+                    ["the"] if t.punct_before(spans[j].e) & P_COMMA != 0 => j += 1,
+                    _ => return false,
+                }
+            }
+            false
+        })
+        .collect();
     for i in 0..spans.len() {
         if spans[i].weak || spans[i].locative {
             spans[i].group = usize::MAX - i;
@@ -646,9 +728,9 @@ fn assign_groups(t: &Tokens, spans: &mut [ActorSpan]) {
                 (a + 1..=b).any(|k| t.punct_before(k) & (P_STOP | P_DASH | P_PAREN) != 0);
             !strong_punct
                 && match words.as_slice() {
-                    [] => t.punct_before(b) & P_COMMA != 0,
+                    [] => t.punct_before(b) & P_COMMA != 0 && closes[i],
                     ["and"] | ["or"] | ["and", "the"] => true,
-                    ["the"] => t.punct_before(a) & P_COMMA != 0,
+                    ["the"] => t.punct_before(a) & P_COMMA != 0 && closes[i],
                     ["as", "well", "as"] => true,
                     _ => false,
                 }

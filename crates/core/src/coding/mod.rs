@@ -271,6 +271,9 @@ const HEDGES: &[&str] = &[
     "vowed",
     "vows",
     "promised",
+    "believed",
+    "thought",
+    "feared",
     "promises",
     "threatens",
     "threatened",
@@ -283,7 +286,7 @@ const HEDGES: &[&str] = &[
 const CLAUSE_HEDGES: &[&str] = &["if", "whether", "unless", "reportedly", "allegedly", "when"];
 const CLAUSE_BREAKS: &[&str] = &[
     "that", "which", "who", "whom", "whose", "but", "while", "whereas", "although", "because",
-    "though", "after", "before", "when", "since", "until", "if", "unless", "as",
+    "though", "after", "before", "when", "since", "until", "if", "unless", "as", "during",
 ];
 /// Conjunctions that separate a subject from a later verb ("X is under sanctions, but the country stresses").
 const STRONG_BREAKS: &[&str] = &[
@@ -294,6 +297,44 @@ const NO_SUBJECT_PREP: &[&str] = &[
     "towards", "upon",
 ];
 const PRONOUNS: &[&str] = &["he", "she"];
+/// Capitalised words that are not names (sentence openers, pronouns).
+const FUNCTION_WORDS: &[&str] = &[
+    "the",
+    "a",
+    "an",
+    "it",
+    "they",
+    "we",
+    "he",
+    "she",
+    "i",
+    "this",
+    "that",
+    "these",
+    "those",
+    "there",
+    "who",
+    "which",
+    "both",
+    "all",
+    "some",
+    "many",
+    "most",
+    "but",
+    "and",
+    "then",
+    "also",
+    "later",
+    "earlier",
+    "meanwhile",
+    "today",
+    "yesterday",
+    "now",
+    "previously",
+    "recently",
+    "separately",
+    "officials",
+];
 
 impl Coder {
     /// A coder with the dictionaries compiled into the binary.
@@ -449,7 +490,19 @@ impl Coder {
                 .resolve(t, &s.cands, doc.published, &doc_persons);
             let vhits = self.verbs.find(t, &mut buf);
             let dates = dates::find_dates(t, doc.published);
-            let places = self.places.find(t, &mut buf);
+            let all_places = self.places.find(t, &mut buf);
+            let places: Vec<places::PlaceHit> =
+                all_places.iter().copied().filter(|p| p.prep).collect();
+            let mut role_tok = vec![false; t.len()];
+            for cand in &s.cands {
+                if let actors::Entry::Role(_) = cand.2 {
+                    for r in role_tok.iter_mut().take(cand.1).skip(cand.0) {
+                        *r = true;
+                    }
+                }
+            }
+            let upper = t.toks.iter().filter(|x| x.upper).count();
+            let title_case = t.len() >= 3 && upper * 10 >= t.len() * 6;
             let ctx = SentCtx {
                 no: s.no,
                 text: s.text,
@@ -460,6 +513,9 @@ impl Coder {
                 spans: &spans,
                 dates: &dates,
                 places: &places,
+                all_places: &all_places,
+                role_tok: &role_tok,
+                title_case,
                 dateline: dateline_place.as_ref(),
                 published: doc.published,
                 prev_person: prev_person.as_ref(),
@@ -490,7 +546,44 @@ impl Coder {
                 continue;
             };
             let prev_end = if vi > 0 { vhits[vi - 1].e } else { 0 };
-            let next_start = vhits.get(vi + 1).map_or(t.len(), |n| n.s);
+            let in_span = |k: usize| c.spans.iter().any(|a| a.s <= k && k < a.e);
+            if !v.noun && v.form & (verbs::F_PAST | verbs::F_PP | verbs::F_ING) == 0 {
+                // "a drone attack", "the Iranian missile attack": a determiner shortly
+                // before a base/-s form, with no participant in between, makes it a noun.
+                let mut is_noun = false;
+                for back in 1..=3usize {
+                    let Some(k) = v.s.checked_sub(back) else {
+                        break;
+                    };
+                    if c.spans.iter().any(|a| a.s <= k && k < a.e && !a.weak)
+                        || t.punct_before(k + 1) != 0
+                    {
+                        break;
+                    }
+                    if matches!(
+                        t.word(k),
+                        "the" | "a" | "an" | "its" | "their" | "his" | "her"
+                    ) {
+                        is_noun = true;
+                        break;
+                    }
+                }
+                // "rejected UN demands": right after the previous pattern's object.
+                if let Some(p) = vi.checked_sub(1).and_then(|i| vhits.get(i))
+                    && p.e < v.s
+                    && (p.e..v.s).all(|k| in_span(k) || matches!(t.word(k), "the" | "a" | "an"))
+                    && !(p.e + 1..=v.s).any(|k| t.punct_before(k) != 0)
+                {
+                    is_noun = true;
+                }
+                if is_noun {
+                    continue;
+                }
+            }
+            let next_factual = vhits[vi + 1..]
+                .iter()
+                .find(|n| !n.nonfactual)
+                .map_or(t.len(), |n| n.s);
             let strong = |a: &ActorSpan| !a.weak && !a.locative;
             let group_of = |g: usize| -> Vec<&ActorSpan> {
                 c.spans
@@ -533,6 +626,19 @@ impl Coder {
                         .collect();
                     subject_end = Some(a.e);
                     target_found_by = 1.0;
+                }
+                // "sanctions were imposed by the EU on Iranian officials"
+                if targets.is_empty()
+                    && let Some(a) = c.spans.iter().find(|a| {
+                        !a.locative
+                            && a.s > v.e
+                            && a.s <= v.e + 10
+                            && !t.stop_between(v.e, a.s)
+                            && matches!(t.word(a.s - 1), "on" | "against" | "to" | "with" | "at")
+                    })
+                {
+                    targets = vec![a.actor.clone()];
+                    target_found_by = 0.7;
                 }
             } else if v.noun {
                 how = How::Nominal;
@@ -609,6 +715,16 @@ impl Coder {
                     && t.toks.get(v.e).is_some_and(|x| x.upper)
                     && t.punct_before(v.e) == 0
                     && t.punct_before(v.s) & (text::P_COMMA | text::P_QUOTE) != 0;
+                // "officials said", "Town predicts": the subject right before the verb is a
+                // person or group we do not know, so no earlier actor may stand in for it.
+                let unknown_subject = v.s >= 1 && {
+                    let k = v.s - 1;
+                    !in_span(k)
+                        && (c.role_tok.get(k).copied().unwrap_or(false)
+                            || (!c.title_case
+                                && t.toks.get(k).is_some_and(|x| x.upper)
+                                && !FUNCTION_WORDS.contains(&t.word(k))))
+                };
                 if coordinated {
                     // Coordinated predicate: "Putin criticized X and defended Y".
                     sources = prev_sources.clone().unwrap_or_default();
@@ -621,6 +737,8 @@ impl Coder {
                             .map(|x| x.actor.clone())
                             .collect();
                     }
+                } else if unknown_subject {
+                    // no source
                 } else if let Some(a) = c.spans.iter().rev().find(|a| {
                     strong(a)
                         && a.e <= v.s
@@ -657,23 +775,33 @@ impl Coder {
                 }
                 if !v.no_target {
                     // From the end of the head: a gap pattern ("defend ... against") may hold the object.
-                    let limit = next_start.min(v.e + 12);
+                    // Infinitive complements are skipped ("refused to send tanks to Ukraine").
+                    let limit = next_factual.min(v.e + 12);
                     let mut k = v.head_e;
                     while k < limit {
-                        if k > v.head_e && t.punct_before(k) & text::P_STOP != 0 {
+                        if k > v.head_e && t.punct_before(k) & (text::P_STOP | text::P_COMMA) != 0 {
                             break;
                         }
                         if CLAUSE_BREAKS.contains(&t.word(k))
                             && !(t.word(k) == "as" && t.word(k + 1) == "well")
                         {
+                            // "demanded that Denmark sell": the complement's subject is the target.
+                            if t.word(k) == "that" && (k == v.head_e || k == v.e) {
+                                k += 1;
+                                continue;
+                            }
                             break;
                         }
-                        if let Some(a) = c.spans.iter().find(|a| a.s == k && strong(a)) {
+                        if let Some(a) = c.spans.iter().find(|a| a.s == k && !a.locative) {
                             if !preceded_by_by(t, a.s) {
-                                targets = group_of(a.group)
-                                    .into_iter()
-                                    .map(|x| x.actor.clone())
-                                    .collect();
+                                targets = if a.weak {
+                                    vec![a.actor.clone()]
+                                } else {
+                                    group_of(a.group)
+                                        .into_iter()
+                                        .map(|x| x.actor.clone())
+                                        .collect()
+                                };
                                 target_found_by =
                                     if a.s == v.e || (a.s == v.e + 1 && t.word(v.e) == "the") {
                                         1.0
@@ -689,6 +817,31 @@ impl Coder {
             }
             // Passive without agent, or no subject: no event.
             if sources.is_empty() {
+                continue;
+            }
+            // Attacks and visits without an actor object: the place attacked or visited
+            // gives the target country ("shelled Kherson", "struck targets in Pakistan").
+            if targets.is_empty() && (matches!(info.root, 15 | 17..=20) || info.code == "042") {
+                let limit = next_factual.min(v.e + 12);
+                if let Some(ph) = c.all_places.iter().find(|p| {
+                    p.s >= v.head_e
+                        && p.s < limit
+                        && !(v.head_e..p.s).any(|k| CLAUSE_BREAKS.contains(&t.word(k)))
+                        && !t.stop_between(v.head_e, p.s)
+                }) && let Some(place) = self.places.get(ph.place)
+                    && let Some(ct) = self.actors.country_by_iso(&place.country)
+                    && !sources
+                        .iter()
+                        .any(|s| s.country.as_deref() == Some(ct.iso3.as_str()))
+                {
+                    let a = self
+                        .actors
+                        .actor_from_code(&ct.iso3, &ct.name, t, ph.s, ph.e);
+                    targets = vec![a];
+                    target_found_by = 0.5;
+                }
+            }
+            if v.needs_target && targets.is_empty() {
                 continue;
             }
             prev_sources = Some(sources.clone());
@@ -731,6 +884,29 @@ impl Coder {
                 Some(d) => (d.date, "text", d.precision.as_str()),
                 None => (c.published, "published", "day"),
             };
+            // People's roles are resolved against the event date, not the publication date.
+            if date_v != c.published {
+                for a in sources.iter_mut().chain(targets.iter_mut()) {
+                    if let Some(pid) = self.actors.person_id_by_name(&a.name) {
+                        self.actors.recode_person(a, pid, date_v);
+                    }
+                }
+            }
+            // An act requested, promised, refused or threatened in an earlier pattern's
+            // complement ("demanded that Israel withdraw") is not asserted.
+            if status == Status::Asserted
+                && vhits[..vi].iter().any(|u| {
+                    u.e <= v.s
+                        && self
+                            .verbs
+                            .info(u.cameo)
+                            .is_some_and(|i| matches!(i.root, 2 | 3 | 10 | 12 | 13))
+                        && !t.stop_between(u.e, v.s)
+                        && (u.e..v.s).any(|k| matches!(t.word(k), "that" | "to"))
+                })
+            {
+                status = Status::Hedged;
+            }
             let place = self.mention_place(c, v, info.code.as_str());
 
             let action_start = t.toks.get(v.s).map_or(0, |x| x.start as usize);
@@ -761,7 +937,7 @@ impl Coder {
                         pairs.push((s.clone(), Some(tg.clone())));
                     }
                 }
-            } else if sources.len() >= 2 && info.root != 1 {
+            } else if sources.len() >= 2 && reciprocal(&info.code) {
                 for s in &sources {
                     for tg in &sources {
                         if s.start != tg.start {
@@ -883,9 +1059,23 @@ struct SentCtx<'a> {
     spans: &'a [ActorSpan],
     dates: &'a [DateExpr],
     places: &'a [places::PlaceHit],
+    /// Every place name, with or without a preposition (for attack/visit targets).
+    all_places: &'a [places::PlaceHit],
+    /// Tokens covered by role words ("officials"), actor or not.
+    role_tok: &'a [bool],
+    title_case: bool,
     dateline: Option<&'a Place>,
     published: NaiveDate,
     prev_person: Option<&'a Actor>,
+}
+
+/// Codes where "A and B <verb>" with no other target means A and B acted on each other.
+fn reciprocal(code: &str) -> bool {
+    matches!(code.get(..2), Some("03" | "04" | "06"))
+        || matches!(
+            code,
+            "050" | "057" | "084" | "087" | "160" | "161" | "164" | "190" | "193"
+        )
 }
 
 fn preceded_by_by(t: &Tokens, s: usize) -> bool {

@@ -19,6 +19,8 @@ pub struct PlaceHit {
     pub s: usize,
     pub e: usize,
     pub place: u32,
+    /// Preceded by a locative preposition ("in Kyiv"): the place of the event.
+    pub prep: bool,
 }
 
 const PREPS: &[&str] = &[
@@ -109,9 +111,7 @@ impl PlaceDict {
             if k > 0 && t.word(k - 1) == "the" {
                 k -= 1;
             }
-            if k == 0 || !PREPS.contains(&t.word(k - 1)) {
-                continue;
-            }
+            let prep = k > 0 && PREPS.contains(&t.word(k - 1));
             // Keep the longest hit starting at each position.
             if let Some(last) = out.last_mut()
                 && last.s == h.s
@@ -121,6 +121,7 @@ impl PlaceDict {
                         s: h.s,
                         e: h.e,
                         place: p,
+                        prep,
                     };
                 }
                 continue;
@@ -132,6 +133,7 @@ impl PlaceDict {
                 s: h.s,
                 e: h.e,
                 place: p,
+                prep,
             });
         }
         out

@@ -59,7 +59,8 @@ struct Pattern {
     tail: Vec<Vec<Alts>>,
     noun: bool,
     no_target: bool,
-    specificity: u8,
+    /// Only an event when a target is found ("hosted X").
+    needs_target: bool,
 }
 
 /// A pattern found in a sentence.
@@ -75,9 +76,12 @@ pub struct VerbHit {
     pub passive: bool,
     pub noun: bool,
     pub no_target: bool,
+    pub needs_target: bool,
     /// Not an asserted act by form: infinitive ("to sign"), gerund after "of"/"about"/…
     pub nonfactual: bool,
-    specificity: u8,
+    /// Literal words matched (pattern length without gaps): more specific patterns win.
+    specificity: usize,
+    gaps: usize,
 }
 
 pub struct VerbDict {
@@ -262,14 +266,13 @@ impl VerbDict {
                     tail.push(seg.iter().map(|w| alts(w)).collect());
                 }
             }
-            let specificity = (head_len + tail.iter().map(Vec::len).sum::<usize>()) as u8;
             let pid = patterns.len() as u32;
             patterns.push(Pattern {
                 cameo: ci,
                 tail,
                 noun,
                 no_target: field(&row, 2) == "none",
-                specificity,
+                needs_target: field(&row, 2) == "req",
             });
             // Head phrases: inflected first word x alternatives of the literal continuation.
             let firsts: Vec<(String, u8)> = if noun {
@@ -322,7 +325,7 @@ impl VerbDict {
                     continue;
                 };
                 let before = if h.s > 0 { t.word(h.s - 1) } else { "" };
-                if !p.noun && DETERMINERS.contains(&before) && form & (F_BASE | F_S | F_ING) != 0 {
+                if !p.noun && DETERMINERS.contains(&before) {
                     continue; // a noun use: "the attack", "their talks"
                 }
                 if !p.noun
@@ -354,9 +357,9 @@ impl VerbDict {
                             && !t.stop_between(h.s - 2, h.s)));
                 let mut end = match_tail(t, h.e, &p.tail);
                 if end.is_none() && passive && tail_before(t, h.s, &p.tail) {
-                    end = Some(h.e);
+                    end = Some((h.e, 0));
                 }
-                let Some(e) = end else { continue };
+                let Some((e, gaps)) = end else { continue };
                 let infinitive = before == "to" && form & F_BASE != 0;
                 let gerund = form & F_ING != 0 && GERUND_PREPS.contains(&before);
                 found.push(VerbHit {
@@ -368,15 +371,17 @@ impl VerbDict {
                     passive,
                     noun: p.noun,
                     no_target: p.no_target,
+                    needs_target: p.needs_target,
                     nonfactual: infinitive || gerund,
-                    specificity: p.specificity,
+                    specificity: e - h.s - gaps,
+                    gaps,
                 });
             }
         }
         found.sort_by(|a, b| {
             b.specificity
                 .cmp(&a.specificity)
-                .then((b.e - b.s).cmp(&(a.e - a.s)))
+                .then(a.gaps.cmp(&b.gaps))
                 .then(a.s.cmp(&b.s))
         });
         let mut taken: Vec<VerbHit> = Vec::new();
@@ -405,9 +410,12 @@ fn seg_match(t: &Tokens, start: usize, seg: &[Alts]) -> Option<usize> {
     Some(cur)
 }
 
-/// Match the tail segments after token `from`; returns the end token.
-fn match_tail(t: &Tokens, from: usize, tail: &[Vec<Alts>]) -> Option<usize> {
+/// Match the tail segments after token `from`; returns the end token and the number of
+/// gap tokens skipped. The last position extends over repeated alternatives
+/// ("artillery shells", "drones and missiles" stay one action).
+fn match_tail(t: &Tokens, from: usize, tail: &[Vec<Alts>]) -> Option<(usize, usize)> {
     let mut cur = from;
+    let mut gaps = 0;
     for seg in tail {
         let mut ok = None;
         for start in cur..=(cur + MAX_GAP).min(t.len()) {
@@ -415,13 +423,21 @@ fn match_tail(t: &Tokens, from: usize, tail: &[Vec<Alts>]) -> Option<usize> {
                 break;
             }
             if let Some(e) = seg_match(t, start, seg) {
+                gaps += start - cur;
                 ok = Some(e);
                 break;
             }
         }
         cur = ok?;
     }
-    Some(cur)
+    if let Some(last) = tail.last().and_then(|seg| seg.last()) {
+        while t.punct_before(cur) == 0
+            && let Some(n) = pos_match(t, cur, last)
+        {
+            cur += n;
+        }
+    }
+    Some((cur, gaps))
 }
 
 /// Passive voice: the tail words ("treaty") appear in the few words before the verb.
