@@ -84,14 +84,16 @@ impl<T: Clone> PhraseIndex<T> {
             });
             entries[idx].push((payload, case));
         }
+        // Padded with spaces: only whole words can match (tokenised text is padded too).
+        let padded: Vec<String> = keys.iter().map(|k| format!(" {k} ")).collect();
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
             .kind(Some(AhoCorasickKind::DFA))
-            .build(&keys)
+            .build(&padded)
             .or_else(|_| {
                 AhoCorasick::builder()
                     .match_kind(MatchKind::Standard)
-                    .build(&keys)
+                    .build(&padded)
             })
             .map_err(|e| CodingError::Dictionary(format!("automaton: {e}")))?;
         Ok(PhraseIndex { ac, entries })
@@ -101,8 +103,12 @@ impl<T: Clone> PhraseIndex<T> {
     pub fn find(&self, t: &Tokens, out: &mut Vec<Hit>) {
         out.clear();
         for m in self.ac.find_overlapping_iter(t.norm.as_str()) {
-            let s = t.start_at.get(m.start()).copied().unwrap_or(u32::MAX);
-            let e = t.end_at.get(m.end()).copied().unwrap_or(u32::MAX);
+            let s = t.start_at.get(m.start() + 1).copied().unwrap_or(u32::MAX);
+            let e = t
+                .end_at
+                .get(m.end().saturating_sub(1))
+                .copied()
+                .unwrap_or(u32::MAX);
             if s == u32::MAX || e == u32::MAX {
                 continue;
             }

@@ -55,7 +55,8 @@ pub struct Token {
 /// A tokenised sentence.
 #[derive(Debug, Default, Clone)]
 pub struct Tokens {
-    /// Lowercased words joined by single spaces.
+    /// Lowercased words joined by single spaces, with a space before the first and after
+    /// the last word, so dictionary phrases padded with spaces match whole words only.
     pub norm: String,
     pub toks: Vec<Token>,
     /// Punctuation after the last token.
@@ -115,6 +116,7 @@ pub fn tokenize(s: &str) -> Tokens {
         toks: Vec::with_capacity(s.len() / 5 + 4),
         ..Tokens::default()
     };
+    out.norm.push(' ');
     let mut pending: u8 = 0;
     let mut cur: Option<Token> = None;
     let mut all_upper = true;
@@ -123,7 +125,7 @@ pub fn tokenize(s: &str) -> Tokens {
     while let Some((ci, c)) = chars.next() {
         if c.is_alphanumeric() {
             if cur.is_none() {
-                if !out.norm.is_empty() {
+                if out.norm.len() > 1 {
                     out.norm.push(' ');
                 }
                 cur = Some(Token {
@@ -174,6 +176,7 @@ pub fn tokenize(s: &str) -> Tokens {
         out.toks.push(t);
     }
     out.punct_after_last = pending;
+    out.norm.push(' ');
     let n = out.norm.len() + 1;
     out.start_at = vec![u32::MAX; n];
     out.end_at = vec![u32::MAX; n];
@@ -186,7 +189,7 @@ pub fn tokenize(s: &str) -> Tokens {
 
 /// Normalise a dictionary phrase the way sentences are normalised.
 pub fn normalize_phrase(s: &str) -> String {
-    tokenize(s).norm
+    tokenize(s).norm.trim().to_string()
 }
 
 const ABBREVIATIONS: &[&str] = &[
@@ -470,7 +473,7 @@ mod tests {
     #[test]
     fn tokenizer_normalises_and_flags_caps() {
         let t = tokenize("The U.S. and Russia’s Won-sik, US");
-        assert_eq!(t.norm, "the u s and russia s won sik us");
+        assert_eq!(t.norm, " the u s and russia s won sik us ");
         assert!(t.toks[1].caps && t.toks[2].caps);
         assert!(t.toks[8].caps);
         assert_eq!(t.toks[8].punct_before & P_COMMA, P_COMMA);
