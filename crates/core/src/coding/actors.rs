@@ -650,7 +650,8 @@ impl ActorDict {
         person: bool,
         via_city: bool,
     ) -> ActorSpan {
-        let locative = is_locative(t, s);
+        // A bare demonym ("near the South Korean island") names a country, not a place.
+        let locative = !weak && is_locative(t, s);
         ActorSpan {
             actor,
             s,

@@ -551,7 +551,7 @@ impl Coder {
                 // "a drone attack", "the Iranian missile attack": a determiner shortly
                 // before a base/-s form, with no participant in between, makes it a noun.
                 let mut is_noun = false;
-                for back in 1..=3usize {
+                for back in 1..=4usize {
                     let Some(k) = v.s.checked_sub(back) else {
                         break;
                     };
@@ -902,7 +902,7 @@ impl Coder {
                             .info(u.cameo)
                             .is_some_and(|i| matches!(i.root, 2 | 3 | 10 | 12 | 13))
                         && !t.stop_between(u.e, v.s)
-                        && (u.e..v.s).any(|k| matches!(t.word(k), "that" | "to"))
+                        && (u.s + 1..v.s).any(|k| matches!(t.word(k), "that" | "to"))
                 })
             {
                 status = Status::Hedged;
