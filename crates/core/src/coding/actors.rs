@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDate;
 
 use super::dict::{Case, Hit, PhraseIndex, field, list, longest_non_overlapping, tsv_rows};
-use super::text::{P_COMMA, P_DASH, P_PAREN, P_QUOTE, P_STOP, Tokens};
+use super::text::{P_COMMA, P_DASH, P_HYPHEN, P_PAREN, P_QUOTE, P_STOP, Tokens};
 use super::{Actor, CodingError};
 
 #[derive(Debug, Clone)]
@@ -232,7 +232,7 @@ impl ActorDict {
         for (ln, row) in tsv_rows(src.orgs) {
             let code = field(&row, 0);
             let name = field(&row, 1);
-            if code.len() < 3 || name.is_empty() {
+            if (code != "-" && code.len() < 3) || name.is_empty() {
                 return Err(CodingError::Dictionary(format!("orgs.tsv:{ln}: bad row")));
             }
             let idx = orgs.len() as u16;
@@ -503,9 +503,13 @@ impl ActorDict {
                         continue;
                     }
                     if is_org {
-                        if let Some(o) = self.orgs.get(ci as usize) {
+                        // Code "-": a name that contains a country but is no actor
+                        // ("South China Sea", "Latin American").
+                        if let Some(o) = self.orgs.get(ci as usize).filter(|o| o.code != "-") {
                             let a = self.actor_from_code(&o.code, &o.name, t, c.0, end);
-                            out.push(self.span(a, t, c.0, end, false, false, false));
+                            let mut sp = self.span(a, t, c.0, end, false, false, false);
+                            sp.locative = is_locative(t, c.0);
+                            out.push(sp);
                         }
                     } else if let Some(country) = self.countries.get(ci as usize) {
                         if let Some(r) = role.and_then(|r| self.roles.get(r as usize)) {
@@ -549,8 +553,48 @@ impl ActorDict {
                                 Entry::Country(_, capital) => (false, capital),
                                 _ => (false, false),
                             };
-                            let a = self.actor_from_code(&country.iso3, &country.name, t, c.0, end);
-                            out.push(self.span(a, t, c.0, end, weak, false, via_city));
+                            let next_word = t.word(end);
+                            // "Iranian-backed militias", "Russian-made sedan": a modifier.
+                            let compound = t.punct_before(end) & P_HYPHEN != 0
+                                && matches!(
+                                    next_word,
+                                    "backed"
+                                        | "made"
+                                        | "built"
+                                        | "born"
+                                        | "led"
+                                        | "linked"
+                                        | "allied"
+                                        | "supported"
+                                        | "sponsored"
+                                        | "funded"
+                                        | "based"
+                                        | "controlled"
+                                        | "occupied"
+                                        | "annexed"
+                                        | "held"
+                                        | "owned"
+                                );
+                            // "Washington Declaration", "Korea Program": a country or city
+                            // inside an unknown proper name.
+                            let next_cand = cands.get(i + used).map_or(usize::MAX, |n| n.0);
+                            let in_name = matches!(c.2, Entry::Country(..))
+                                && end < next_cand
+                                && t.punct_before(end) == 0
+                                && t.toks.get(end).is_some_and(|x| x.upper)
+                                && !t
+                                    .toks
+                                    .iter()
+                                    .filter(|x| x.upper)
+                                    .count()
+                                    .gt(&(t.len() * 6 / 10));
+                            if !compound && !in_name {
+                                let a =
+                                    self.actor_from_code(&country.iso3, &country.name, t, c.0, end);
+                                let mut sp = self.span(a, t, c.0, end, weak, false, via_city);
+                                sp.locative = !weak && is_locative(t, c.0);
+                                out.push(sp);
+                            }
                         }
                     }
                     i += used;
@@ -650,8 +694,9 @@ impl ActorDict {
         person: bool,
         via_city: bool,
     ) -> ActorSpan {
-        // A bare demonym ("near the South Korean island") names a country, not a place.
-        let locative = !weak && is_locative(t, s);
+        // Only countries, cities and institutions can be places; set by the caller.
+        let _ = (weak, t, s);
+        let locative = false;
         ActorSpan {
             actor,
             s,

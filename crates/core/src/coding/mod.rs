@@ -777,7 +777,8 @@ impl Coder {
                     // From the end of the head: a gap pattern ("defend ... against") may hold the object.
                     // Infinitive complements are skipped ("refused to send tanks to Ukraine").
                     let limit = next_factual.min(v.e + 12);
-                    let mut k = v.head_e;
+                    // Start inside the pattern: "clash with police" names its own target.
+                    let mut k = v.s + 1;
                     while k < limit {
                         if k > v.head_e && t.punct_before(k) & (text::P_STOP | text::P_COMMA) != 0 {
                             break;
@@ -930,6 +931,11 @@ impl Coder {
             };
             let spec = if v.e - v.s >= 2 { 0.1 } else { 0.0 };
 
+            // "South Korea and the United States signed ...": a target that repeats a
+            // source is no target.
+            if sources.len() >= 2 {
+                targets.retain(|tg| !sources.iter().any(|s| s.code == tg.code));
+            }
             let mut pairs: Vec<(Actor, Option<Actor>)> = Vec::new();
             if !targets.is_empty() {
                 for s in &sources {

@@ -34,6 +34,8 @@ pub const P_STOP: u8 = 2;
 pub const P_QUOTE: u8 = 4;
 pub const P_DASH: u8 = 8;
 pub const P_PAREN: u8 = 16;
+/// A hyphen joining two words ("Iranian-backed").
+pub const P_HYPHEN: u8 = 32;
 
 /// A normalised word with its place in the normalised string and in the sentence.
 #[derive(Debug, Clone, Copy)]
@@ -158,6 +160,11 @@ pub fn tokenize(s: &str) -> Tokens {
             // acronym is not a clause boundary.
             if c == '-' && prev == ' ' {
                 f = P_DASH;
+            } else if c == '-'
+                && prev.is_alphanumeric()
+                && chars.peek().is_some_and(|(_, n)| n.is_alphanumeric())
+            {
+                f = P_HYPHEN;
             }
             if c == '.' {
                 let next_alnum = chars.peek().is_some_and(|(_, n)| n.is_alphanumeric());

@@ -96,7 +96,7 @@ const BE: &[&str] = &[
 ];
 const DETERMINERS: &[&str] = &[
     "the", "a", "an", "his", "her", "its", "their", "our", "my", "your", "this", "these", "those",
-    "s", "new", "first", "last", "latest", "recent", "such", "any", "no",
+    "s", "new", "first", "last", "latest", "recent", "such", "any", "no", "all",
 ];
 const GERUND_PREPS: &[&str] = &["of", "about", "for", "against", "from", "without", "before"];
 /// A base or -s form right after one of these is a noun ("under sanctions", "for aid").
