@@ -816,6 +816,75 @@ impl Coder {
                     }
                 }
             }
+            // "the treaty and other agreements signed on Wednesday": a reduced relative with
+            // no participant in the sentence refers back to the latest asserted event with
+            // the same code in the previous sentences (same date if this one gives a date).
+            if sources.is_empty()
+                && !v.noun
+                && v.form & (verbs::F_PAST | verbs::F_PP) != 0
+                && !c.spans.iter().any(|a| !a.weak && !a.locative)
+                && v.s >= 2
+                && (v.s.saturating_sub(6)..v.s).any(|k| t.word(k) == "the")
+                && !in_span(v.s - 1)
+            {
+                let date = nearest_date(c.dates, v).map(|d| d.date);
+                let antecedent = out.iter().rev().find(|m| {
+                    m.status == Status::Asserted
+                        && m.mention.cameo == info.code
+                        && m.mention.sentence_no < c.no
+                        && m.mention.sentence_no + 30 >= c.no
+                        && date.is_none_or(|d| d == m.mention.date)
+                });
+                if let Some(ante) = antecedent.map(|m| (m.mention.sentence_no, m.mention.date)) {
+                    let copies: Vec<CodedMention> = out
+                        .iter()
+                        .filter(|m| {
+                            m.status == Status::Asserted
+                                && m.mention.sentence_no == ante.0
+                                && m.mention.cameo == info.code
+                                && m.mention.date == ante.1
+                        })
+                        .cloned()
+                        .collect();
+                    let action_start = t.toks.get(v.s).map_or(0, |x| x.start as usize);
+                    let action_end = t
+                        .toks
+                        .get(v.e.saturating_sub(1))
+                        .map_or(action_start, |x| x.end as usize);
+                    for mut m in copies {
+                        let x = &mut m.mention;
+                        x.sentence_no = c.no;
+                        x.sentence = c.text.to_string();
+                        x.sentence_start = c.start;
+                        x.sentence_end = c.end;
+                        x.in_title = c.in_title;
+                        // The participants come from the earlier sentence: no offsets here.
+                        x.source.start = 0;
+                        x.source.end = 0;
+                        if let Some(tg) = x.target.as_mut() {
+                            tg.start = 0;
+                            tg.end = 0;
+                        }
+                        x.action_start = action_start;
+                        x.action_end = action_end;
+                        x.action_text = c
+                            .text
+                            .chars()
+                            .skip(action_start)
+                            .take(action_end - action_start)
+                            .collect();
+                        x.date_source = if date.is_some() {
+                            "text".into()
+                        } else {
+                            x.date_source.clone()
+                        };
+                        x.place = self.mention_place(c, v, &info.code).or(x.place.clone());
+                        x.confidence = 0.35;
+                        out.push(m);
+                    }
+                }
+                continue;
+            }
             // Passive without agent, or no subject: no event.
             if sources.is_empty() {
                 continue;
