@@ -341,3 +341,69 @@ fn never_panics_on_odd_input() {
     let long = "Russia attacked Ukraine. ".repeat(500);
     assert_eq!(code(&long, "2024-01-01").len(), 500);
 }
+
+#[test]
+fn never_panics_on_random_text() {
+    use rand::{Rng, SeedableRng};
+    let pieces = [
+        "Russia",
+        "and",
+        "North Korea",
+        "signed",
+        "a",
+        "treaty",
+        " ",
+        ".",
+        ",",
+        "—",
+        "-",
+        "’s",
+        "“",
+        "”",
+        "U.S.",
+        "Mr.",
+        "in",
+        "on Tuesday",
+        "by",
+        "was",
+        "not",
+        "may",
+        "Kim",
+        "Putin",
+        "\n",
+        "é",
+        "日本",
+        "🙂",
+        "'",
+        "(",
+        ")",
+        "2024",
+        "June 19",
+        "the",
+        "of",
+        "to",
+        "that",
+        "said",
+        "Seoul",
+        "SEOUL,",
+        "attacked",
+        "3.5",
+        "A.",
+    ];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    for _ in 0..2000 {
+        let n = rng.random_range(0..40);
+        let mut text = String::new();
+        for _ in 0..n {
+            text.push_str(pieces[rng.random_range(0..pieces.len())]);
+            if rng.random_bool(0.7) {
+                text.push(' ');
+            }
+        }
+        let _ = coder().code_with_dropped(&Document {
+            title: Some(&text),
+            text: &text,
+            published: d("2024-06-19"),
+        });
+    }
+}

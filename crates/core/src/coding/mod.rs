@@ -568,6 +568,10 @@ impl Coder {
                         break;
                     }
                 }
+                // "British strikes", "Chinese investment": a bare demonym right before.
+                if v.s >= 1 && c.spans.iter().any(|a| a.weak && a.e == v.s) {
+                    is_noun = true;
+                }
                 // "rejected UN demands": right after the previous pattern's object.
                 if let Some(p) = vi.checked_sub(1).and_then(|i| vhits.get(i))
                     && p.e < v.s
@@ -793,7 +797,13 @@ impl Coder {
                             }
                             break;
                         }
-                        if let Some(a) = c.spans.iter().find(|a| a.s == k && !a.locative) {
+                        // "arrived in Russia", "invested in Argentina": the pattern's own
+                        // preposition introduces the target, not a place.
+                        if let Some(a) = c
+                            .spans
+                            .iter()
+                            .find(|a| a.s == k && (!a.locative || a.s == v.e))
+                        {
                             if !preceded_by_by(t, a.s) {
                                 targets = if a.weak {
                                     vec![a.actor.clone()]
@@ -898,6 +908,7 @@ impl Coder {
                         && p.s < limit
                         && !(v.head_e..p.s).any(|k| CLAUSE_BREAKS.contains(&t.word(k)))
                         && !t.stop_between(v.head_e, p.s)
+                        && !(v.head_e + 1..=p.s).any(|k| t.punct_before(k) & text::P_COMMA != 0)
                 }) && let Some(place) = self.places.get(ph.place)
                     && let Some(ct) = self.actors.country_by_iso(&place.country)
                     && !sources
