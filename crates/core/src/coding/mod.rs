@@ -283,7 +283,7 @@ const HEDGES: &[&str] = &[
     "called",
 ];
 /// Hedges that reach back past the subject to the start of the clause.
-const CLAUSE_HEDGES: &[&str] = &["if", "whether", "unless", "reportedly", "allegedly", "when"];
+const CLAUSE_HEDGES: &[&str] = &["if", "whether", "unless", "reportedly", "allegedly"];
 const CLAUSE_BREAKS: &[&str] = &[
     "that", "which", "who", "whom", "whose", "but", "while", "whereas", "although", "because",
     "though", "after", "before", "when", "since", "until", "if", "unless", "as", "during",
