@@ -107,7 +107,7 @@ pub struct ActorDict {
     roles: Vec<RoleDef>,
     surnames: Vec<SurnameGroup>,
     person_by_name: HashMap<String, u16>,
-    index: PhraseIndex<Entry>,
+    pub(crate) index: PhraseIndex<Entry>,
 }
 
 /// An actor recognised in a sentence.
@@ -339,10 +339,9 @@ impl ActorDict {
     }
 
     /// Raw dictionary candidates of a sentence: longest non-overlapping, best entry each.
-    pub fn candidates(&self, t: &Tokens, buf: &mut Vec<Hit>) -> Vec<(usize, usize, Entry)> {
-        self.index.find(t, buf);
-        let mut cands = Vec::with_capacity(buf.len());
-        for h in buf.iter() {
+    pub fn candidates(&self, t: &Tokens, hits: &[Hit]) -> Vec<(usize, usize, Entry)> {
+        let mut cands = Vec::with_capacity(hits.len());
+        for h in hits {
             if let Some(best) = self
                 .index
                 .payloads(t, *h)

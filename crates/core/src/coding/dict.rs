@@ -1,4 +1,7 @@
-//! Dictionary plumbing: TSV reading and a token-aligned phrase index on Aho-Corasick.
+//! Dictionary plumbing: TSV reading, phrase tables and one Aho-Corasick scanner over all
+//! dictionaries (whole-word, overlapping matches).
+
+use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
@@ -60,9 +63,11 @@ pub struct Hit {
     pub pattern: usize,
 }
 
-/// Token-aligned phrase search over normalised text. Built once; `find` is allocation-light.
+/// A dictionary's phrases (normalised) with their payloads. Matching is done for all
+/// dictionaries at once by a [`Scanner`].
 pub struct PhraseIndex<T> {
-    ac: AhoCorasick,
+    /// Distinct normalised phrases; a [`Hit`]'s `pattern` indexes this.
+    pub keys: Vec<String>,
     /// Per distinct normalised phrase: (payload, case rule) pairs.
     pub entries: Vec<Vec<(T, Case)>>,
 }
@@ -71,7 +76,7 @@ impl<T: Clone> PhraseIndex<T> {
     pub fn build(items: Vec<(String, T, Case)>) -> Result<Self, CodingError> {
         let mut keys: Vec<String> = Vec::new();
         let mut entries: Vec<Vec<(T, Case)>> = Vec::new();
-        let mut pos: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut pos: HashMap<String, usize> = HashMap::new();
         for (raw, payload, case) in items {
             let norm = normalize_phrase(&raw);
             if norm.is_empty() {
@@ -84,40 +89,10 @@ impl<T: Clone> PhraseIndex<T> {
             });
             entries[idx].push((payload, case));
         }
-        // Padded with spaces: only whole words can match (tokenised text is padded too).
-        let padded: Vec<String> = keys.iter().map(|k| format!(" {k} ")).collect();
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&padded)
-            .or_else(|_| {
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .build(&padded)
-            })
-            .map_err(|e| CodingError::Dictionary(format!("automaton: {e}")))?;
-        Ok(PhraseIndex { ac, entries })
-    }
-
-    /// All token-aligned occurrences (overlapping) in `t`.
-    pub fn find(&self, t: &Tokens, out: &mut Vec<Hit>) {
-        out.clear();
-        for m in self.ac.find_overlapping_iter(t.norm.as_str()) {
-            let s = t.start_at.get(m.start() + 1).copied().unwrap_or(u32::MAX);
-            let e = t
-                .end_at
-                .get(m.end().saturating_sub(1))
-                .copied()
-                .unwrap_or(u32::MAX);
-            if s == u32::MAX || e == u32::MAX {
-                continue;
-            }
-            out.push(Hit {
-                s: s as usize,
-                e: e as usize + 1,
-                pattern: m.pattern().as_usize(),
-            });
+        if keys.is_empty() {
+            return Err(CodingError::Dictionary("empty dictionary".into()));
         }
+        Ok(PhraseIndex { keys, entries })
     }
 
     /// Payloads of a hit whose case rule is satisfied by the text.
@@ -128,6 +103,77 @@ impl<T: Clone> PhraseIndex<T> {
             .flatten()
             .filter(move |(_, case)| case_ok(t, h, *case))
             .map(|(p, _)| p)
+    }
+}
+
+/// One Aho-Corasick automaton over the phrases of several dictionaries, so a sentence is
+/// scanned once. Built once per coder; `scan` allocates nothing beyond the hit lists.
+pub struct Scanner {
+    ac: AhoCorasick,
+    /// Per automaton pattern: (dictionary number, phrase index in that dictionary).
+    targets: Vec<Vec<(usize, usize)>>,
+}
+
+impl Scanner {
+    /// `dictionaries[i]` are the normalised phrases of dictionary `i`.
+    pub fn build(dictionaries: &[&[String]]) -> Result<Self, CodingError> {
+        let mut pos: HashMap<&str, usize> = HashMap::new();
+        let mut patterns: Vec<String> = Vec::new();
+        let mut targets: Vec<Vec<(usize, usize)>> = Vec::new();
+        for (d, keys) in dictionaries.iter().enumerate() {
+            for (k, key) in keys.iter().enumerate() {
+                let idx = *pos.entry(key.as_str()).or_insert_with(|| {
+                    // Padded with spaces: only whole words match (tokenised text is padded too).
+                    patterns.push(format!(" {key} "));
+                    targets.push(Vec::new());
+                    patterns.len() - 1
+                });
+                targets[idx].push((d, k));
+            }
+        }
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&patterns)
+            .or_else(|_| {
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .build(&patterns)
+            })
+            .map_err(|e| CodingError::Dictionary(format!("automaton: {e}")))?;
+        Ok(Scanner { ac, targets })
+    }
+
+    /// All whole-word occurrences (overlapping) in `t`, per dictionary.
+    pub fn scan(&self, t: &Tokens, out: &mut [Vec<Hit>]) {
+        for o in out.iter_mut() {
+            o.clear();
+        }
+        for m in self.ac.find_overlapping_iter(t.norm.as_str()) {
+            let s = t.start_at.get(m.start() + 1).copied().unwrap_or(u32::MAX);
+            let e = t
+                .end_at
+                .get(m.end().saturating_sub(1))
+                .copied()
+                .unwrap_or(u32::MAX);
+            if s == u32::MAX || e == u32::MAX {
+                continue;
+            }
+            for &(d, k) in self
+                .targets
+                .get(m.pattern().as_usize())
+                .into_iter()
+                .flatten()
+            {
+                if let Some(o) = out.get_mut(d) {
+                    o.push(Hit {
+                        s: s as usize,
+                        e: e as usize + 1,
+                        pattern: k,
+                    });
+                }
+            }
+        }
     }
 }
 

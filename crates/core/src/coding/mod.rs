@@ -200,6 +200,8 @@ pub struct Coder {
     actors: ActorDict,
     verbs: VerbDict,
     places: PlaceDict,
+    /// One automaton over actor, verb and place phrases: each sentence is scanned once.
+    scanner: dict::Scanner,
     version: String,
 }
 
@@ -401,19 +403,25 @@ impl Coder {
             h.update(&[0]);
         }
         let version = format!("{:016x}", h.digest());
+        let actors = ActorDict::load(&ActorSources {
+            countries: s.countries,
+            roles: s.roles,
+            orgs: s.orgs,
+            people: s.people,
+        })?;
+        let verbs = VerbDict::load(&VerbSources {
+            cameo: s.cameo,
+            verbs: s.verbs,
+            irregular: s.irregular,
+        })?;
+        let places = PlaceDict::load(s.cities, s.countries)?;
+        let scanner =
+            dict::Scanner::build(&[&actors.index.keys, &verbs.index.keys, &places.index.keys])?;
         Ok(Coder {
-            actors: ActorDict::load(&ActorSources {
-                countries: s.countries,
-                roles: s.roles,
-                orgs: s.orgs,
-                people: s.people,
-            })?,
-            verbs: VerbDict::load(&VerbSources {
-                cameo: s.cameo,
-                verbs: s.verbs,
-                irregular: s.irregular,
-            })?,
-            places: PlaceDict::load(s.cities, s.countries)?,
+            actors,
+            verbs,
+            places,
+            scanner,
             version,
         })
     }
@@ -447,8 +455,10 @@ impl Coder {
             in_title: bool,
             toks: Tokens,
             cands: Vec<(usize, usize, actors::Entry)>,
+            verb_hits: Vec<dict::Hit>,
+            place_hits: Vec<dict::Hit>,
         }
-        let mut buf = Vec::new();
+        let mut hits: [Vec<dict::Hit>; 3] = [Vec::new(), Vec::new(), Vec::new()];
         let mut pieces: Vec<(&str, usize, usize, bool)> = Vec::new();
         if let Some(full) = doc.title {
             let title = full.trim();
@@ -467,7 +477,8 @@ impl Coder {
         let mut sents: Vec<Sent<'_>> = Vec::with_capacity(pieces.len());
         for (no, (text, start, end, in_title)) in pieces.into_iter().enumerate() {
             let toks = text::tokenize(text);
-            let cands = self.actors.candidates(&toks, &mut buf);
+            self.scanner.scan(&toks, &mut hits);
+            let cands = self.actors.candidates(&toks, &hits[0]);
             ActorDict::full_mentions(&cands, &mut doc_persons);
             sents.push(Sent {
                 no,
@@ -477,6 +488,8 @@ impl Coder {
                 in_title,
                 toks,
                 cands,
+                verb_hits: std::mem::take(&mut hits[1]),
+                place_hits: std::mem::take(&mut hits[2]),
             });
         }
         let dateline_place = dateline.and_then(|d| self.places.lookup(&d.place)).cloned();
@@ -488,9 +501,9 @@ impl Coder {
             let spans = self
                 .actors
                 .resolve(t, &s.cands, doc.published, &doc_persons);
-            let vhits = self.verbs.find(t, &mut buf);
+            let vhits = self.verbs.find(t, &s.verb_hits);
             let dates = dates::find_dates(t, doc.published);
-            let all_places = self.places.find(t, &mut buf);
+            let all_places = self.places.find(t, &s.place_hits);
             let places: Vec<places::PlaceHit> =
                 all_places.iter().copied().filter(|p| p.prep).collect();
             let mut role_tok = vec![false; t.len()];

@@ -9,7 +9,7 @@ use super::{CodingError, Place};
 
 pub struct PlaceDict {
     pub places: Vec<Place>,
-    index: PhraseIndex<u32>,
+    pub(crate) index: PhraseIndex<u32>,
     by_norm: HashMap<String, u32>,
 }
 
@@ -100,10 +100,9 @@ impl PlaceDict {
     }
 
     /// Place phrases: a known place right after a locative preposition (optionally "the").
-    pub fn find(&self, t: &Tokens, buf: &mut Vec<Hit>) -> Vec<PlaceHit> {
-        self.index.find(t, buf);
+    pub fn find(&self, t: &Tokens, hits: &[Hit]) -> Vec<PlaceHit> {
         let mut out: Vec<PlaceHit> = Vec::new();
-        for h in buf.iter() {
+        for h in hits {
             let Some(&p) = self.index.payloads(t, *h).next() else {
                 continue;
             };

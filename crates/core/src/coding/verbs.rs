@@ -88,7 +88,7 @@ pub struct VerbDict {
     pub cameo: Vec<CameoInfo>,
     pub cameo_by_code: HashMap<String, u16>,
     patterns: Vec<Pattern>,
-    index: PhraseIndex<(u32, u8)>,
+    pub(crate) index: PhraseIndex<(u32, u8)>,
 }
 
 const BE: &[&str] = &[
@@ -314,12 +314,11 @@ impl VerbDict {
     }
 
     /// All pattern matches of a sentence, non-overlapping, most specific first, in text order.
-    pub fn find(&self, t: &Tokens, buf: &mut Vec<Hit>) -> Vec<VerbHit> {
-        self.index.find(t, buf);
+    pub fn find(&self, t: &Tokens, hits: &[Hit]) -> Vec<VerbHit> {
         let upper = t.toks.iter().filter(|x| x.upper).count();
         let title_case = t.len() >= 3 && upper * 10 >= t.len() * 6;
         let mut found: Vec<VerbHit> = Vec::new();
-        for h in buf.iter() {
+        for h in hits {
             for &(pid, form) in self.index.payloads(t, *h) {
                 let Some(p) = self.patterns.get(pid as usize) else {
                     continue;
