@@ -965,7 +965,9 @@ impl Coder {
             }
             // Nominal events without a date of their own are background ("the invasion of
             // Ukraine"): the publication date would misdate them, so they are left out.
-            let date = nearest_date(c.dates, v);
+            let next_start = vhits.get(vi + 1).map_or(t.len(), |n| n.s);
+            let first_start = vhits.first().map_or(0, |f| f.s);
+            let date = clause_date(t, c.dates, v, prev_end, next_start, first_start);
             if v.noun && date.is_none() {
                 status = if status == Status::Asserted {
                     Status::Hedged
@@ -1189,6 +1191,42 @@ fn preceded_by_prep(t: &Tokens, s: usize) -> bool {
         w
     };
     NO_SUBJECT_PREP.contains(&w)
+}
+
+/// The date of a pattern: the closest date expression in its clause (between the
+/// neighbouring patterns, no comma in between), else one fronted before the first pattern
+/// of the sentence ("On Tuesday, ...", "In July of 2023, ...").
+/// "Drones attacked Moscow on Tuesday, officials said": the statement is not dated Tuesday.
+fn clause_date<'a>(
+    t: &Tokens,
+    dates: &'a [DateExpr],
+    v: &VerbHit,
+    prev_end: usize,
+    next_start: usize,
+    first_start: usize,
+) -> Option<&'a DateExpr> {
+    let breaks = |a: usize, b: usize| {
+        (a + 1..=b).any(|k| t.punct_before(k) & (text::P_COMMA | text::P_STOP) != 0)
+    };
+    let in_clause: Vec<DateExpr> = dates
+        .iter()
+        .filter(|d| {
+            d.s >= prev_end
+                && d.e <= next_start.max(v.e)
+                && if d.s >= v.e {
+                    !breaks(v.e.saturating_sub(1), d.s)
+                } else {
+                    !breaks(d.e.saturating_sub(1), v.s)
+                }
+        })
+        .copied()
+        .collect();
+    match nearest_date(&in_clause, v) {
+        Some(d) => dates.iter().find(|x| **x == *d),
+        None => dates
+            .iter()
+            .find(|d| d.e <= first_start && t.punct_before(d.e) & text::P_COMMA != 0),
+    }
 }
 
 /// The date expression closest to the pattern (ties go to the one after it).
