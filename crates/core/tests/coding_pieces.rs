@@ -268,6 +268,18 @@ fn dates_resolve_against_publication() {
         code("China attacked Taiwan in 1958.", "2024-06-19")[0].date,
         d("1958-01-01")
     );
+    // A date belongs to its clause: the statement is dated to publication.
+    let m = code(
+        "Russia attacked Kyiv on Tuesday, Ukrainian officials said.",
+        "2024-06-20",
+    );
+    assert_eq!((m[0].cameo.as_str(), m[0].date), ("190", d("2024-06-18")));
+    assert_eq!((m[1].cameo.as_str(), m[1].date), ("010", d("2024-06-20")));
+    // A fronted date covers the sentence.
+    assert_eq!(
+        code("In July of 2023, Japan visited Kyiv.", "2024-06-19")[0].date,
+        d("2023-07-01")
+    );
     assert_eq!(
         code("China attacked Taiwan last month.", "2024-06-19")[0].date_precision,
         "month"
