@@ -401,7 +401,7 @@ impl ActorDict {
                     if r.is_empty() {
                         None
                     } else {
-                        Some(r[..r.len().min(3)].to_string())
+                        Some(r.chars().take(3).collect())
                     },
                 )
             } else if code.starts_with("IGO") || code.starts_with("NGO") {

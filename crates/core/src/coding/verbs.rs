@@ -136,7 +136,7 @@ pub fn inflect(lemma: &str, irregular: &HashMap<String, (String, String)>) -> Ve
     {
         format!("{lemma}es")
     } else if last == 'y' && !is_vowel(prev) {
-        format!("{}ies", &lemma[..lemma.len() - 1])
+        format!("{}ies", lemma.strip_suffix('y').unwrap_or(lemma))
     } else {
         format!("{lemma}s")
     };
@@ -174,7 +174,7 @@ pub fn inflect(lemma: &str, irregular: &HashMap<String, (String, String)>) -> Ve
         && !lemma.ends_with("ye")
         && !lemma.ends_with("oe")
     {
-        format!("{}ing", &lemma[..lemma.len() - 1])
+        format!("{}ing", lemma.strip_suffix('e').unwrap_or(lemma))
     } else {
         format!("{stem_d}ing")
     };
@@ -190,7 +190,7 @@ pub fn inflect(lemma: &str, irregular: &HashMap<String, (String, String)>) -> Ve
         let ed = if last == 'e' {
             format!("{lemma}d")
         } else if last == 'y' && !is_vowel(prev) {
-            format!("{}ied", &lemma[..lemma.len() - 1])
+            format!("{}ied", lemma.strip_suffix('y').unwrap_or(lemma))
         } else {
             format!("{stem_d}ed")
         };
