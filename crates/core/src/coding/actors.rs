@@ -452,8 +452,8 @@ impl ActorDict {
         *a = fresh;
     }
 
-    /// Combine dictionary candidates into actors: "<demonym|country|org> <role> <person>",
-    /// "<role> of <country>[, <country> and <country>]", surnames, bare roles.
+    /// Combine dictionary candidates into actors: `<demonym|country|org> <role> <person>`,
+    /// `<role> of <country>[, <country> and <country>]`, surnames, bare roles.
     pub fn resolve(
         &self,
         t: &Tokens,

@@ -1,5 +1,5 @@
 //! Places: countries (centroids) and cities (capitals and major cities) with ISO-3 codes
-//! and coordinates; found in datelines and in "in/at/near <place>" phrases.
+//! and coordinates; found in datelines and in `in/at/near <place>` phrases.
 
 use std::collections::HashMap;
 
