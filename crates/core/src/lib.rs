@@ -2,6 +2,7 @@
 //! duplicates, generating labelled synthetic streams and coding events. No I/O, no tokio.
 
 pub mod article;
+pub mod coding;
 pub mod dedup;
 pub mod messages;
 pub mod synth;
