@@ -37,12 +37,14 @@ start_broker() {
   fi
   mkdir -p "$tansu_dir"
   log "starting the broker on $broker_addr (log: $tansu_dir/broker.log)"
-  # Tansu resolves the sqlite path relative to its working directory.
-  (cd "$tansu_dir" && nohup tansu broker \
+  # Tansu resolves the sqlite path relative to its working directory. setsid detaches it from
+  # this script's process group and terminal, so it outlives the script.
+  (cd "$tansu_dir" && setsid nohup tansu broker \
       --listener-url "tcp://$broker_addr" \
       --advertised-listener-url "tcp://$broker_addr" \
       --storage-engine "sqlite://tansu.db" \
-      >>broker.log 2>&1 & echo $! >broker.pid)
+      </dev/null >>broker.log 2>&1 &
+   echo $! >broker.pid)
   for _ in $(seq 1 150); do
     port_open "$broker_addr" && return
     sleep 0.2

@@ -17,13 +17,13 @@ pub struct Decision<'a> {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Score {
-    /// Truth duplicates flagged as duplicates.
+    /// Duplicate links within one truth cluster.
     pub true_positives: usize,
-    /// Originals and same-topic articles flagged as duplicates.
+    /// Duplicate links across truth clusters.
     pub false_positives: usize,
-    /// Truth duplicates not flagged (or without any decision).
+    /// Truth duplicates the system did not put with their original.
     pub false_negatives: usize,
-    /// True positives linked to an article of another story (see [`score`]).
+    /// Truth duplicates linked to another story (see [`score`]).
     pub wrong_original: usize,
     pub precision: f64,
     pub recall: f64,
@@ -49,16 +49,21 @@ fn root<'t>(truths: &HashMap<&'t str, &'t Truth>, mut id: &'t str) -> &'t str {
     id
 }
 
-/// Scores dedup `decisions` against `truth`.
+/// Scores dedup `decisions` against `truth`, by clusters, so the result does not depend on
+/// the order in which a system saw the articles.
 ///
-/// * A truth duplicate (exact_repost, syndicated, light_edit, truncated) flagged as a
-///   duplicate is a true positive; not flagged, or with no decision at all, a false
-///   negative. An original or same_topic article flagged is a false positive.
-/// * `wrong_original` counts true positives whose `duplicate_of` is given but leads to
-///   another root: the link is right when following `original_id` from `duplicate_of`
-///   and from the article's truth original ends at the same article — so linking a copy
-///   to another copy of the same original is right. An unknown id is wrong. A true
-///   positive with `duplicate_of: None` is not counted as wrong.
+/// In a partitioned stream a copy may be processed before its original; the system then
+/// stores the copy as the original and links the real original to it. Both are one story
+/// either way, so this counts as right. Precisely:
+/// * Every article the system flags as a duplicate is one link. A link is a true positive
+///   when both ends belong to the same truth cluster (the article a chain of `original_id`s
+///   starts from), a false positive otherwise (also when `duplicate_of` is unknown). A flag
+///   without `duplicate_of` is a true positive for a truth duplicate, else a false positive.
+/// * A truth duplicate (exact_repost, syndicated, light_edit, truncated) is a false negative
+///   when the system does not put it in the same cluster as its truth original (following
+///   `duplicate_of` links), or there is no decision for it.
+/// * `wrong_original` counts the false-positive links of truth duplicates (a copy linked to
+///   another story). Precision = TP / links; recall = 1 - FN / truth duplicates.
 /// * Decisions for ids missing from `truth` are ignored; precision and recall are 1.0
 ///   when their denominators are 0.
 pub fn score<'a>(
@@ -75,36 +80,53 @@ pub fn score<'a>(
             k.total += 1;
         }
     }
-    let mut flagged: HashMap<&str, Option<&str>> = HashMap::with_capacity(truths.len());
+    let mut decided: HashMap<&str, Option<Option<&str>>> = HashMap::with_capacity(truths.len());
     for d in decisions {
-        if d.is_duplicate && truths.contains_key(d.id) {
-            flagged.insert(d.id, d.duplicate_of);
-        } else {
-            flagged.remove(d.id);
+        if truths.contains_key(d.id) {
+            decided.insert(d.id, d.is_duplicate.then_some(d.duplicate_of));
         }
     }
+    // The system's cluster of an article: follow duplicate_of links (bounded against cycles).
+    let system_root = |mut id: &'a str| -> &'a str {
+        for _ in 0..64 {
+            match decided.get(id) {
+                Some(Some(Some(up))) if *up != id => id = up,
+                _ => break,
+            }
+        }
+        id
+    };
     let (mut tp, mut fp, mut fn_, mut wrong) = (0, 0, 0, 0);
     for (&id, t) in &truths {
-        let decision = flagged.get(id);
-        if decision.is_some()
-            && let Some(k) = per_kind.get_mut(t.kind.as_str())
-        {
-            k.flagged_duplicate += 1;
-        }
-        match (t.kind.is_duplicate(), decision) {
-            (true, Some(linked)) => {
+        let decision = decided.get(id);
+        if let Some(Some(linked)) = decision {
+            if let Some(k) = per_kind.get_mut(t.kind.as_str()) {
+                k.flagged_duplicate += 1;
+            }
+            let right = match linked {
+                Some(linked) => {
+                    truths.contains_key(linked) && root(&truths, linked) == root(&truths, id)
+                }
+                None => t.kind.is_duplicate(),
+            };
+            if right {
                 tp += 1;
-                if let (Some(linked), Some(orig)) = (*linked, t.original_id.as_deref())
-                    && (linked == id || root(&truths, linked) != root(&truths, orig))
-                {
+            } else {
+                fp += 1;
+                if t.kind.is_duplicate() {
                     wrong += 1;
                 }
             }
-            (true, None) => fn_ += 1,
-            (false, Some(_)) => fp += 1,
-            (false, None) => {}
+        }
+        if t.kind.is_duplicate() {
+            let together = decision.is_some()
+                && system_root(id) == system_root(root(&truths, id));
+            if !together {
+                fn_ += 1;
+            }
         }
     }
+    let duplicates = truths.values().filter(|t| t.kind.is_duplicate()).count();
     let ratio = |num: usize, den: usize| {
         if den == 0 {
             1.0
@@ -118,7 +140,7 @@ pub fn score<'a>(
         false_negatives: fn_,
         wrong_original: wrong,
         precision: ratio(tp, tp + fp),
-        recall: ratio(tp, tp + fn_),
+        recall: ratio(duplicates - fn_.min(duplicates), duplicates),
         per_kind,
     }
 }

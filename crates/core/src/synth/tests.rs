@@ -350,6 +350,8 @@ fn score_counts_hand_made_case() {
         t("y1", TruthKind::Syndicated, Some("o1")),
         t("l1", TruthKind::LightEdit, Some("o2")),
         t("r1", TruthKind::Truncated, Some("o2")),
+        t("o3", TruthKind::Original, None),
+        t("c3", TruthKind::Syndicated, Some("o3")),
     ];
     let d = |id, dup, of| Decision {
         id,
@@ -362,8 +364,10 @@ fn score_counts_hand_made_case() {
         d("s1", true, Some("o1")), // false positive
         d("e1", true, Some("o1")), // right
         d("y1", true, Some("e1")), // right: e1 is a copy of the same original
-        d("l1", true, Some("o1")), // wrong original
+        d("l1", true, Some("o1")), // wrong original, and l1 is not with o2: false negative
         d("unknown", true, None),  // ignored
+        d("c3", false, None),      // the copy was seen first ...
+        d("o3", true, Some("c3")), // ... so the original links to it: one story, right
     ];
     let s = score(&truth, decisions); // r1 has no decision: false negative
     assert_eq!(
@@ -373,14 +377,14 @@ fn score_counts_hand_made_case() {
             s.false_negatives,
             s.wrong_original
         ),
-        (3, 1, 1, 1)
+        (3, 2, 2, 1)
     );
-    assert!((s.precision - 0.75).abs() < 1e-12);
-    assert!((s.recall - 0.75).abs() < 1e-12);
+    assert!((s.precision - 0.6).abs() < 1e-12);
+    assert!((s.recall - 0.6).abs() < 1e-12);
     assert_eq!(s.per_kind["same_topic"].flagged_duplicate, 1);
     assert_eq!(s.per_kind["truncated"].total, 1);
     assert_eq!(s.per_kind["truncated"].flagged_duplicate, 0);
-    assert_eq!(s.per_kind["original"].total, 2);
+    assert_eq!(s.per_kind["original"].total, 3);
 
     let empty = score(&[], std::iter::empty());
     assert_eq!((empty.precision, empty.recall), (1.0, 1.0));
