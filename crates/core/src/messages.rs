@@ -50,3 +50,23 @@ impl ArticleMessage {
         }
     }
 }
+
+/// A copy that dedup linked to an original, on `news.articles.duplicates` (key: the
+/// original's `article_key`, so it follows the original on the same partition). The extract
+/// stage counts it as a further report of the original's events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DuplicateMessage {
+    /// The copy's own key and row id.
+    pub article_key: String,
+    pub article_id: i64,
+    /// The original it copies.
+    pub original_key: String,
+    pub original_id: i64,
+    /// exact_url | exact_text | near_duplicate | truncated
+    pub kind: String,
+    pub similarity: f64,
+    pub url: Option<String>,
+    pub source: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub ingested_at: DateTime<Utc>,
+}
