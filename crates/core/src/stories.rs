@@ -165,6 +165,17 @@ pub fn term_hash(kind: &str, term: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(key.as_bytes())
 }
 
+/// A term hash as stored in Postgres `story_terms.term` (`bigint`): the same 64 bits,
+/// reinterpreted as signed. [`term_from_db`] is its inverse.
+pub fn term_to_db(hash: u64) -> i64 {
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// The term hash of a Postgres `story_terms.term` value (inverse of [`term_to_db`]).
+pub fn term_from_db(term: i64) -> u64 {
+    u64::from_ne_bytes(term.to_ne_bytes())
+}
+
 /// A word token and whether only spaces (no punctuation, no line break) separate it from
 /// the previous one, which is what lets it continue a named-entity run.
 struct Token<'a> {

@@ -110,6 +110,14 @@ fn term_hashes_are_stable() {
     assert_ne!(term_hash("w", "treaty"), term_hash("e", "treaty"));
 }
 
+#[test]
+fn term_hashes_round_trip_through_bigint() {
+    for h in [0, 1, u64::MAX, TREATY_HASH, 1 << 63] {
+        assert_eq!(term_from_db(term_to_db(h)), h);
+    }
+    assert!(term_to_db(TREATY_HASH) < 0);
+}
+
 const TREATY_HASH: u64 = 16_650_213_785_824_121_719;
 
 #[test]
