@@ -5,12 +5,15 @@
 #
 # For each secret-bearing setting NAME below, NAME_FILE=/path sets NAME to the file's
 # contents (trailing newline removed). Setting both NAME and NAME_FILE is an error, so a
-# stale value can never silently win. The values are never printed.
+# stale value can never silently win. The values are never printed. A setting that is present
+# but empty (e.g. `NEWSFLOW_KAFKA_PROPERTIES=` from a compose default) is removed, because the
+# services reject an empty property list.
 #   DATABASE_URL_FILE                 e.g. a mounted Kubernetes Secret or a compose secret
 #   NEWSFLOW_KAFKA_PROPERTIES_FILE    librdkafka key=value pairs, comma separated
 set -euo pipefail
 
 for name in DATABASE_URL NEWSFLOW_KAFKA_PROPERTIES; do
+  if [ -z "${!name:-}" ]; then unset "$name"; fi
   file_var="${name}_FILE"
   file="${!file_var:-}"
   [ -n "$file" ] || continue
