@@ -11,6 +11,10 @@
 #              against deploy/schemas/, plus consistency checks (deploy/validate/checks.py)
 #   grafana    the dashboard is JSON, charts every metric the code emits, and its PromQL parses
 #   alerts     PromQL parses, metrics exist, each alert is explained in docs/runbook.md
+#   roles      when a Postgres is reachable (NEWSFLOW_ADMIN_DATABASE_URL, default the local
+#              postgres://postgres@127.0.0.1:5432/postgres): in a scratch database, the
+#              bootstrap SQL, then every migration as the migrator login, then what the writer
+#              and analyst logins may and may not do; skipped (and said so) without Postgres
 #
 # Installs its tools with pip into .local/venv/ (two venvs: docker-compose 1.29.2 pins an old
 # jsonschema/PyYAML). Idempotent: once installed (a stamp records the pinned versions), it
@@ -82,6 +86,69 @@ step "compose-spec JSON schema" \
 # --- Kubernetes, Grafana, alerts, cross-checks ------------------------------------------------
 step "manifests, dashboard and alerts (deploy/validate/checks.py)" \
   "$tools/python" deploy/validate/checks.py
+
+# --- Postgres roles -----------------------------------------------------------------------------
+admin_url=${NEWSFLOW_ADMIN_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+suffix="$$_$RANDOM"
+scratch_db="deploycheck_$suffix"
+m="dc_migrate_$suffix" w="dc_svc_$suffix" a="dc_report_$suffix"
+cleanup_roles() {
+  psql "$admin_url" -qX -c "DROP DATABASE IF EXISTS $scratch_db" >/dev/null 2>&1 || true
+  psql "$admin_url" -qX -c "DROP ROLE IF EXISTS $m, $w, $a" >/dev/null 2>&1 || true
+}
+roles_check() {
+  local rest hostport as_m as_w as_a admin_db
+  rest=${admin_url#*://}
+  rest=${rest#*@}
+  hostport=${rest%%/*}
+  as_m="postgres://$m:pw-m@$hostport/$scratch_db"
+  as_w="postgres://$w:pw-w@$hostport/$scratch_db"
+  as_a="postgres://$a:pw-a@$hostport/$scratch_db"
+  admin_db="${admin_url%/*}/$scratch_db"
+  trap 'cleanup_roles; rm -rf "$compose_env"' EXIT
+  psql "$admin_url" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE $scratch_db" || return 1
+  local run
+  for run in first again; do   # idempotent: the second run must succeed too
+    psql "$admin_db" -qX -v ON_ERROR_STOP=1 -v db="$scratch_db" \
+      -v migrate_user="$m" -v migrate_password=pw-m -v writer_user="$w" -v writer_password=pw-w \
+      -v analyst_user="$a" -v analyst_password=pw-a -f deploy/postgres/bootstrap-roles.sql \
+      2> >(grep -v 'is already a member of role' >&2) || { log "bootstrap SQL failed ($run run)"; return 1; }
+  done
+  local f
+  for f in migrations/*.sql; do   # what `newsflow-dedup migrate` applies, one transaction each
+    psql "$as_m" -qX -v ON_ERROR_STOP=1 -1 -f "$f" >/dev/null || { log "migration $f failed as the migrator"; return 1; }
+  done
+  local q ok=0
+  # A check "succeeds" when psql exits 0; conditions are written to raise an error (division
+  # by zero) when they do not hold.
+  expect() { # expect yes|no URL SQL DESCRIPTION
+    if psql "$2" -qXtA -v ON_ERROR_STOP=1 -c "$3" >/dev/null 2>&1; then q=yes; else q=no; fi
+    if [ "$q" = "$1" ]; then log "ok   roles: $4"; else log "FAIL roles: $4"; ok=1; fi
+  }
+  expect yes "$as_m" "SELECT 1 / (NOT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = 'public' AND tableowner <> 'newsflow_migrator'))::int" \
+    "every table is owned by newsflow_migrator, not by a login"
+  expect yes "$admin_url" "SELECT 1 / (NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname IN ('$m', '$w', '$a') AND (rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls)))::int" \
+    "no login is a superuser or may create roles or databases"
+  expect yes "$as_w" "INSERT INTO consumer_offsets VALUES ('dc', 't', 0, 1); UPDATE consumer_offsets SET next_offset = 2 WHERE consumer_group = 'dc'; DELETE FROM consumer_offsets WHERE consumer_group = 'dc'" \
+    "the writer login writes rows"
+  expect yes "$as_w" "SELECT count(*) FROM articles" "the writer login reads rows"
+  expect no "$as_w" "CREATE TABLE dc_x (a int)" "the writer login cannot create tables"
+  expect no "$as_w" "DROP TABLE consumer_offsets" "the writer login cannot drop tables"
+  expect yes "$as_a" "SELECT count(*) FROM articles" "the analyst login reads rows"
+  expect no "$as_a" "INSERT INTO consumer_offsets VALUES ('dc', 't', 0, 1)" "the analyst login cannot write"
+  expect no "$as_a" "CREATE TABLE dc_y (a int)" "the analyst login cannot create tables"
+  # Tables created later (sqlx's _sqlx_migrations, future migrations) are usable by the roles.
+  expect yes "$as_m" "CREATE TABLE dc_later (a int)" "the migrator login creates a table"
+  expect yes "$as_w" "INSERT INTO dc_later VALUES (1); SELECT a FROM dc_later" "the writer login uses a table created later"
+  expect yes "$as_a" "SELECT a FROM dc_later" "the analyst login reads a table created later"
+  cleanup_roles
+  return "$ok"
+}
+if command -v psql >/dev/null 2>&1 && psql "$admin_url" -qXtA -c 'SELECT 1' >/dev/null 2>&1; then
+  step "Postgres roles and logins (bootstrap SQL + migrations in a scratch database)" roles_check
+else
+  log "SKIP Postgres roles check: no psql or no Postgres at $admin_url (set NEWSFLOW_ADMIN_DATABASE_URL)"
+fi
 
 if [ "$failed" -ne 0 ]; then
   log "deployment validation FAILED"
