@@ -74,7 +74,7 @@ ensure_database() {
 }
 
 build_tools() {
-  (cd "$root" && cargo build --release -q -p newsflow-dedup -p newsflow-feed)
+  (cd "$root" && cargo build --release -q --workspace --bins)
 }
 
 case "${1:-up}" in
