@@ -73,8 +73,16 @@ ensure_database() {
   fi
 }
 
+# NEWSFLOW_PROFILE=dev builds the debug binaries the tests build anyway (no second compile).
+profile=${NEWSFLOW_PROFILE:-release}
+case "$profile" in
+  release) build_flags=(--release); bin="$root/target/release" ;;
+  dev) build_flags=(); bin="$root/target/debug" ;;
+  *) log "NEWSFLOW_PROFILE must be release or dev, got $profile"; exit 2 ;;
+esac
+
 build_tools() {
-  (cd "$root" && cargo build --release -q --workspace --bins)
+  (cd "$root" && cargo build "${build_flags[@]}" -q --workspace --bins)
 }
 
 case "${1:-up}" in
@@ -85,8 +93,8 @@ case "${1:-up}" in
     start_postgres
     ensure_database
     build_tools
-    "$root/target/release/newsflow-feed" topics --brokers "$broker_addr" --partitions "$partitions" >&2
-    "$root/target/release/newsflow-dedup" migrate --database-url "$DATABASE_URL" >&2
+    "$bin/newsflow-feed" topics --brokers "$broker_addr" --partitions "$partitions" >&2
+    "$bin/newsflow-dedup" migrate --database-url "$DATABASE_URL" >&2
     log "up: broker $broker_addr, database $DATABASE_URL"
     ;;
   down)

@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$HOME/.cargo/bin:$PATH"
 
-scripts/stack.sh up
+NEWSFLOW_PROFILE=dev scripts/stack.sh up
 
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check

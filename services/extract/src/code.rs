@@ -45,7 +45,11 @@ struct ActorOut<'a> {
 
 impl<'a> From<&'a newsflow_core::coding::Actor> for ActorOut<'a> {
     fn from(a: &'a newsflow_core::coding::Actor) -> Self {
-        Self { code: &a.code, name: &a.name, country: a.country.as_deref() }
+        Self {
+            code: &a.code,
+            name: &a.name,
+            country: a.country.as_deref(),
+        }
     }
 }
 
@@ -59,7 +63,10 @@ struct Input {
 }
 
 fn text_field<'a>(v: &'a Value, names: &[&str]) -> Option<&'a str> {
-    names.iter().find_map(|n| v.get(*n).and_then(Value::as_str)).filter(|s| !s.trim().is_empty())
+    names
+        .iter()
+        .find_map(|n| v.get(*n).and_then(Value::as_str))
+        .filter(|s| !s.trim().is_empty())
 }
 
 fn parse_date(raw: &str) -> Option<NaiveDate> {
@@ -74,8 +81,14 @@ fn parse_input(line: &[u8]) -> Result<Input, String> {
     if !v.is_object() {
         return Err("not a JSON object".into());
     }
-    let id = v.get("id").cloned().or_else(|| v.get("url").cloned()).unwrap_or(Value::Null);
-    let is_article = ["url", "title", "published_at", "date_publish"].iter().any(|k| v.get(*k).is_some());
+    let id = v
+        .get("id")
+        .cloned()
+        .or_else(|| v.get("url").cloned())
+        .unwrap_or(Value::Null);
+    let is_article = ["url", "title", "published_at", "date_publish"]
+        .iter()
+        .any(|k| v.get(*k).is_some());
     if is_article {
         // Articles go through the same parsing and normalisation as in the pipeline.
         let article = parse_article(line, &Limits::default()).map_err(|r| r.to_string())?;
@@ -83,14 +96,26 @@ fn parse_input(line: &[u8]) -> Result<Input, String> {
             Some(at) => at.date_naive(),
             None => Utc::now().date_naive(),
         };
-        return Ok(Input { id, title: article.title, text: article.text, published, is_article });
+        return Ok(Input {
+            id,
+            title: article.title,
+            text: article.text,
+            published,
+            is_article,
+        });
     }
     let text = text_field(&v, &["text", "body"]).ok_or("no text")?;
     let published = match text_field(&v, &["date", "published_at"]) {
         Some(d) => parse_date(d).ok_or_else(|| format!("unreadable date {d:?}"))?,
         None => Utc::now().date_naive(),
     };
-    Ok(Input { id, title: None, text: text.to_owned(), published, is_article })
+    Ok(Input {
+        id,
+        title: None,
+        text: text.to_owned(),
+        published,
+        is_article,
+    })
 }
 
 fn write_mentions(out: &mut impl Write, id: &Value, mentions: &[Mention]) -> std::io::Result<()> {
@@ -136,13 +161,20 @@ pub fn code(coder: &Coder, input: impl BufRead, out: &mut impl Write) -> std::io
                 continue;
             }
         };
-        let doc = Document { title: input.title.as_deref(), text: &input.text, published: input.published };
+        let doc = Document {
+            title: input.title.as_deref(),
+            text: &input.text,
+            published: input.published,
+        };
         let mentions = coder.code(&doc);
         write_mentions(out, &input.id, &mentions)?;
         if input.is_article {
             let sig = signature(input.title.as_deref(), &input.text, &mentions, &params);
             let story_id = stories.add(&sig, input.published);
-            serde_json::to_writer(&mut *out, &serde_json::json!({"id": input.id, "story_id": story_id}))?;
+            serde_json::to_writer(
+                &mut *out,
+                &serde_json::json!({"id": input.id, "story_id": story_id}),
+            )?;
             out.write_all(b"\n")?;
         }
     }

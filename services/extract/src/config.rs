@@ -6,7 +6,11 @@ use clap::{Args, Parser, Subcommand};
 use newsflow_runtime::config::{ConsumeArgs, DbArgs, KafkaArgs, OpsArgs, validate_topic};
 
 #[derive(Debug, Parser)]
-#[command(name = "newsflow-extract", version, about = "Codes events from articles into Postgres and news.events")]
+#[command(
+    name = "newsflow-extract",
+    version,
+    about = "Codes events from articles into Postgres and news.events"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -44,19 +48,35 @@ pub struct RunArgs {
     pub consume: ConsumeArgs,
 
     /// Topic of first-seen articles (written by dedup).
-    #[arg(long = "articles-topic", env = "NEWSFLOW_ARTICLES_TOPIC", default_value = "news.articles")]
+    #[arg(
+        long = "articles-topic",
+        env = "NEWSFLOW_ARTICLES_TOPIC",
+        default_value = "news.articles"
+    )]
     pub articles_topic: String,
 
     /// Topic of copy notices (written by dedup), so syndicated copies count as reports too.
-    #[arg(long = "duplicates-topic", env = "NEWSFLOW_DUPLICATES_TOPIC", default_value = "news.articles.duplicates")]
+    #[arg(
+        long = "duplicates-topic",
+        env = "NEWSFLOW_DUPLICATES_TOPIC",
+        default_value = "news.articles.duplicates"
+    )]
     pub duplicates_topic: String,
 
     /// Topic that receives every created or updated event.
-    #[arg(long = "events-topic", env = "NEWSFLOW_EVENTS_TOPIC", default_value = "news.events")]
+    #[arg(
+        long = "events-topic",
+        env = "NEWSFLOW_EVENTS_TOPIC",
+        default_value = "news.events"
+    )]
     pub events_topic: String,
 
     /// Dead-letter topic for messages that cannot be processed.
-    #[arg(long = "dlq-topic", env = "NEWSFLOW_DLQ_TOPIC", default_value = "news.articles.dlq")]
+    #[arg(
+        long = "dlq-topic",
+        env = "NEWSFLOW_DLQ_TOPIC",
+        default_value = "news.articles.dlq"
+    )]
     pub dlq_topic: String,
 
     /// Load dictionaries from this directory instead of the ones compiled in.
@@ -74,8 +94,14 @@ impl RunArgs {
         self.kafka.validate()?;
         self.db.validate()?;
         for (name, topic) in [
-            ("--articles-topic / NEWSFLOW_ARTICLES_TOPIC", &self.articles_topic),
-            ("--duplicates-topic / NEWSFLOW_DUPLICATES_TOPIC", &self.duplicates_topic),
+            (
+                "--articles-topic / NEWSFLOW_ARTICLES_TOPIC",
+                &self.articles_topic,
+            ),
+            (
+                "--duplicates-topic / NEWSFLOW_DUPLICATES_TOPIC",
+                &self.duplicates_topic,
+            ),
             ("--events-topic / NEWSFLOW_EVENTS_TOPIC", &self.events_topic),
             ("--dlq-topic / NEWSFLOW_DLQ_TOPIC", &self.dlq_topic),
         ] {

@@ -22,15 +22,20 @@ use crate::pipeline::{Extract, Topics};
 /// Loads the coder's dictionaries: compiled in, or from a directory.
 pub fn load_coder(dir: Option<&std::path::Path>) -> anyhow::Result<Coder> {
     match dir {
-        Some(dir) => Coder::from_dir(dir)
-            .with_context(|| format!("loading dictionaries from {} (--dictionaries / NEWSFLOW_DICTIONARIES)", dir.display())),
+        Some(dir) => Coder::from_dir(dir).with_context(|| {
+            format!(
+                "loading dictionaries from {} (--dictionaries / NEWSFLOW_DICTIONARIES)",
+                dir.display()
+            )
+        }),
         None => Coder::embedded().context("loading the compiled-in dictionaries"),
     }
 }
 
 /// Runs the service until `shutdown` (SIGTERM) or a fatal error.
 pub async fn run(args: RunArgs, shutdown: Shutdown) -> anyhow::Result<()> {
-    args.validate().map_err(|e| anyhow!("invalid configuration: {e}"))?;
+    args.validate()
+        .map_err(|e| anyhow!("invalid configuration: {e}"))?;
     let coder = Arc::new(load_coder(args.dictionaries.as_deref())?);
     tracing::info!(coder_version = %coder.dictionary_version(), "dictionaries loaded");
     let handler = Extract::new(

@@ -11,8 +11,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use newsflow_core::coding::{Coder, Document, Mention};
-use newsflow_core::stories::{Signature, StoryParams, signature};
 use newsflow_core::messages::{ArticleMessage, DuplicateMessage};
+use newsflow_core::stories::{Signature, StoryParams, signature};
 use newsflow_runtime::outbox::{self, OutboxMessage};
 use newsflow_runtime::stage::{Handler, Position};
 use rdkafka::Message;
@@ -24,11 +24,20 @@ use crate::store;
 /// One consumed message, prepared.
 pub enum Item {
     /// A first-seen article and what the coder found in it.
-    Article { article: Box<ArticleMessage>, mentions: Vec<Mention>, signature: Signature },
+    Article {
+        article: Box<ArticleMessage>,
+        mentions: Vec<Mention>,
+        signature: Signature,
+    },
     /// A copy of an original: its mentions are the original's.
     Copy(DuplicateMessage),
     /// A message that cannot be read: goes to the DLQ.
-    Poison { raw: Vec<u8>, key: Option<Vec<u8>>, headers: Vec<(String, Vec<u8>)>, reason: String },
+    Poison {
+        raw: Vec<u8>,
+        key: Option<Vec<u8>>,
+        headers: Vec<(String, Vec<u8>)>,
+        reason: String,
+    },
 }
 
 /// Where the stage's messages go.
@@ -50,7 +59,12 @@ pub struct Extract {
 impl Extract {
     pub fn new(coder: Arc<Coder>, topics: Topics) -> Self {
         let coder_version = coder.dictionary_version();
-        Self { coder, coder_version, stories: StoryParams::default(), topics }
+        Self {
+            coder,
+            coder_version,
+            stories: StoryParams::default(),
+            topics,
+        }
     }
 
     fn prepare_one(&self, message: &OwnedMessage) -> Item {
@@ -60,7 +74,11 @@ impl Extract {
             key: message.key().map(<[u8]>::to_vec),
             headers: message
                 .headers()
-                .map(|h| h.iter().map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec())).collect())
+                .map(|h| {
+                    h.iter()
+                        .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                        .collect()
+                })
                 .unwrap_or_default(),
             reason,
         };
@@ -72,14 +90,26 @@ impl Extract {
         }
         match serde_json::from_slice::<ArticleMessage>(raw) {
             Ok(article) => {
-                let published = article.published_at.unwrap_or(article.ingested_at).date_naive();
+                let published = article
+                    .published_at
+                    .unwrap_or(article.ingested_at)
+                    .date_naive();
                 let mentions = self.coder.code(&Document {
                     title: article.title.as_deref(),
                     text: &article.text,
                     published,
                 });
-                let signature = signature(article.title.as_deref(), &article.text, &mentions, &self.stories);
-                Item::Article { article: Box::new(article), mentions, signature }
+                let signature = signature(
+                    article.title.as_deref(),
+                    &article.text,
+                    &mentions,
+                    &self.stories,
+                );
+                Item::Article {
+                    article: Box::new(article),
+                    mentions,
+                    signature,
+                }
             }
             Err(e) => poison(format!("not an article message: {e}")),
         }
@@ -89,7 +119,9 @@ impl Extract {
     /// article / copy notice as JSON, plus headers naming the error and the source.
     fn dlq(&self, position: &Position, item: &Item, class: &str, reason: &str) -> OutboxMessage {
         let (payload, key, mut headers) = match item {
-            Item::Poison { raw, key, headers, .. } => (raw.clone(), key.clone(), headers.clone()),
+            Item::Poison {
+                raw, key, headers, ..
+            } => (raw.clone(), key.clone(), headers.clone()),
             Item::Article { article, .. } => (
                 serde_json::to_vec(article).unwrap_or_default(),
                 Some(article.article_key.clone().into_bytes()),
@@ -103,13 +135,30 @@ impl Extract {
         };
         headers.extend([
             ("newsflow.error.class".to_owned(), class.as_bytes().to_vec()),
-            ("newsflow.error.reason".to_owned(), reason.as_bytes().to_vec()),
-            ("newsflow.source.topic".to_owned(), position.topic.as_bytes().to_vec()),
-            ("newsflow.source.partition".to_owned(), position.partition.to_string().into_bytes()),
-            ("newsflow.source.offset".to_owned(), position.offset.to_string().into_bytes()),
+            (
+                "newsflow.error.reason".to_owned(),
+                reason.as_bytes().to_vec(),
+            ),
+            (
+                "newsflow.source.topic".to_owned(),
+                position.topic.as_bytes().to_vec(),
+            ),
+            (
+                "newsflow.source.partition".to_owned(),
+                position.partition.to_string().into_bytes(),
+            ),
+            (
+                "newsflow.source.offset".to_owned(),
+                position.offset.to_string().into_bytes(),
+            ),
             ("newsflow.service".to_owned(), b"extract".to_vec()),
         ]);
-        OutboxMessage { topic: self.topics.dlq.clone(), key, payload, headers }
+        OutboxMessage {
+            topic: self.topics.dlq.clone(),
+            key,
+            payload,
+            headers,
+        }
     }
 
     async fn write_batch(
@@ -123,8 +172,13 @@ impl Extract {
         store::lock_merge(tx).await?;
         for (position, item) in items {
             match item {
-                Item::Article { article, mentions, signature } => {
-                    if store::already_extracted(tx, article.article_id, &self.coder_version).await? {
+                Item::Article {
+                    article,
+                    mentions,
+                    signature,
+                } => {
+                    if store::already_extracted(tx, article.article_id, &self.coder_version).await?
+                    {
                         *counts.entry("already_extracted").or_default() += 1;
                         continue;
                     }
@@ -178,7 +232,11 @@ impl Handler for Extract {
         batch
             .iter()
             .map(|m| {
-                let position = Position { topic: m.topic().to_owned(), partition: m.partition(), offset: m.offset() };
+                let position = Position {
+                    topic: m.topic().to_owned(),
+                    partition: m.partition(),
+                    offset: m.offset(),
+                };
                 (position, self.prepare_one(m))
             })
             .collect()
@@ -188,7 +246,8 @@ impl Handler for Extract {
         &'a self,
         tx: &'a mut Transaction<'static, Postgres>,
         items: &'a [&'a (Position, Item)],
-    ) -> impl std::future::Future<Output = Result<HashMap<&'static str, u64>, sqlx::Error>> + Send + 'a {
+    ) -> impl std::future::Future<Output = Result<HashMap<&'static str, u64>, sqlx::Error>> + Send + 'a
+    {
         self.write_batch(tx, items)
     }
 
@@ -202,7 +261,8 @@ impl Handler for Extract {
         let reason = format!("storing the events failed: {error}");
         store::insert_rejected(tx, position, "store_failed", &reason).await?;
         outbox::enqueue(tx, &[self.dlq(position, item, "store_failed", &reason)]).await?;
-        metrics::counter!("newsflow_dlq_total", "service" => "extract", "class" => "store_failed").increment(1);
+        metrics::counter!("newsflow_dlq_total", "service" => "extract", "class" => "store_failed")
+            .increment(1);
         Ok(())
     }
 }

@@ -2,8 +2,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use newsflow_core::coding::Mention;
-use newsflow_core::messages::{ArticleMessage, EventActor, EventEvidence, EventMessage, EventPlace};
-use newsflow_core::stories::{Signature, StoryParams, assign, merge_terms};
+use newsflow_core::messages::{
+    ArticleMessage, EventActor, EventEvidence, EventMessage, EventPlace,
+};
+use newsflow_core::stories::{Candidate, Signature, StoryParams, assign, merge_terms};
 use newsflow_runtime::stage::Position;
 use sqlx::{Postgres, Row, Transaction};
 
@@ -12,22 +14,37 @@ const MERGE_LOCK: i64 = 0x6e65_7773_6578_7472;
 
 type Tx = Transaction<'static, Postgres>;
 
+/// event_id, url, outlet, sentence number, sentence, is_copy of one piece of evidence.
+type EvidenceRow = (String, Option<String>, Option<String>, i32, String, bool);
+
 pub async fn lock_merge(tx: &mut Tx) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MERGE_LOCK).execute(&mut **tx).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(MERGE_LOCK)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
 /// True when this article was already coded by this coder version (a re-sent message).
-pub async fn already_extracted(tx: &mut Tx, article_id: i64, version: &str) -> Result<bool, sqlx::Error> {
-    let found: Option<Option<String>> =
-        sqlx::query_scalar("SELECT coder_version FROM articles WHERE id = $1 AND extracted_at IS NOT NULL")
-            .bind(article_id)
-            .fetch_optional(&mut **tx)
-            .await?;
+pub async fn already_extracted(
+    tx: &mut Tx,
+    article_id: i64,
+    version: &str,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT coder_version FROM articles WHERE id = $1 AND extracted_at IS NOT NULL",
+    )
+    .bind(article_id)
+    .fetch_optional(&mut **tx)
+    .await?;
     Ok(found.flatten().as_deref() == Some(version))
 }
 
-pub async fn mark_extracted(tx: &mut Tx, article_id: i64, version: &str) -> Result<(), sqlx::Error> {
+pub async fn mark_extracted(
+    tx: &mut Tx,
+    article_id: i64,
+    version: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE articles SET extracted_at = now(), coder_version = $2 WHERE id = $1")
         .bind(article_id)
         .bind(version)
@@ -153,7 +170,12 @@ pub async fn copy_mentions(
     .await
 }
 
-pub async fn insert_rejected(tx: &mut Tx, position: &Position, class: &str, reason: &str) -> Result<(), sqlx::Error> {
+pub async fn insert_rejected(
+    tx: &mut Tx,
+    position: &Position,
+    class: &str,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO rejected_messages (error_class, reason, payload_bytes, src_topic, src_partition, src_offset)
          VALUES ($1, $2, 0, $3, $4, $5) ON CONFLICT DO NOTHING",
@@ -170,7 +192,10 @@ pub async fn insert_rejected(tx: &mut Tx, position: &Position, class: &str, reas
 
 /// Recomputes the counts of `event_ids` from their mentions and returns their new state,
 /// with evidence, for publishing.
-pub async fn refresh_events(tx: &mut Tx, event_ids: &[String]) -> Result<Vec<EventMessage>, sqlx::Error> {
+pub async fn refresh_events(
+    tx: &mut Tx,
+    event_ids: &[String],
+) -> Result<Vec<EventMessage>, sqlx::Error> {
     if event_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -193,7 +218,7 @@ pub async fn refresh_events(tx: &mut Tx, event_ids: &[String]) -> Result<Vec<Eve
     .bind(event_ids)
     .fetch_all(&mut **tx)
     .await?;
-    let evidence: Vec<(String, Option<String>, Option<String>, i32, String, bool)> = sqlx::query_as(
+    let evidence: Vec<EvidenceRow> = sqlx::query_as(
         "SELECT event_id, url, source, sentence_no, sentence, is_copy FROM (
              SELECT m.event_id, a.url, m.source, m.sentence_no, m.sentence, m.is_copy,
                     row_number() OVER (PARTITION BY m.event_id ORDER BY m.is_copy, m.id) AS n
@@ -204,9 +229,16 @@ pub async fn refresh_events(tx: &mut Tx, event_ids: &[String]) -> Result<Vec<Eve
     .bind(event_ids)
     .fetch_all(&mut **tx)
     .await?;
-    let mut by_event: std::collections::HashMap<String, Vec<EventEvidence>> = std::collections::HashMap::new();
+    let mut by_event: std::collections::HashMap<String, Vec<EventEvidence>> =
+        std::collections::HashMap::new();
     for (event_id, url, source, sentence_no, sentence, is_copy) in evidence {
-        by_event.entry(event_id).or_default().push(EventEvidence { url, source, sentence_no, sentence, is_copy });
+        by_event.entry(event_id).or_default().push(EventEvidence {
+            url,
+            source,
+            sentence_no,
+            sentence,
+            is_copy,
+        });
     }
     let mut events = Vec::with_capacity(rows.len());
     for row in rows {
@@ -227,7 +259,9 @@ pub async fn refresh_events(tx: &mut Tx, event_ids: &[String]) -> Result<Vec<Eve
             target: match target_code {
                 Some(code) => Some(EventActor {
                     code,
-                    name: row.try_get::<Option<String>, _>("target_name")?.unwrap_or_default(),
+                    name: row
+                        .try_get::<Option<String>, _>("target_name")?
+                        .unwrap_or_default(),
                     country: row.try_get("target_country")?,
                     role: row.try_get("target_role")?,
                 }),
@@ -283,7 +317,7 @@ pub async fn assign_story(
     .bind(i32::try_from(params.window_days).unwrap_or(i32::MAX))
     .fetch_all(&mut **tx)
     .await?;
-    let mut candidates: Vec<(i64, Vec<(u64, f32)>, NaiveDate)> = Vec::new();
+    let mut candidates: Vec<Candidate<i64>> = Vec::new();
     for (story, term, weight, last_seen) in rows {
         match candidates.last_mut() {
             Some((id, terms, _)) if *id == story => terms.push((term as u64, weight)),
@@ -295,7 +329,11 @@ pub async fn assign_story(
     }
     let (story_id, old_terms) = match assign(signature, day, &candidates, params) {
         Some((id, _)) => {
-            let terms = candidates.iter().find(|c| c.0 == id).map(|c| c.1.clone()).unwrap_or_default();
+            let terms = candidates
+                .iter()
+                .find(|c| c.0 == id)
+                .map(|c| c.1.clone())
+                .unwrap_or_default();
             (id, terms)
         }
         None => {
@@ -310,8 +348,12 @@ pub async fn assign_story(
         }
     };
     let merged = merge_terms(&old_terms, signature, params);
-    let (hashes, weights): (Vec<i64>, Vec<f32>) = merged.iter().map(|(t, w)| (*t as i64, *w)).unzip();
-    sqlx::query("DELETE FROM story_terms WHERE story_id = $1").bind(story_id).execute(&mut **tx).await?;
+    let (hashes, weights): (Vec<i64>, Vec<f32>) =
+        merged.iter().map(|(t, w)| (*t as i64, *w)).unzip();
+    sqlx::query("DELETE FROM story_terms WHERE story_id = $1")
+        .bind(story_id)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query(
         "INSERT INTO story_terms (term, story_id, weight, seen)
          SELECT t, $1, w, $4::date FROM unnest($2::bigint[], $3::real[]) AS x(t, w)",
@@ -332,7 +374,11 @@ pub async fn assign_story(
 }
 
 /// A copy joins its original's story (when the original already has one).
-pub async fn join_original_story(tx: &mut Tx, original_id: i64, copy_id: i64) -> Result<(), sqlx::Error> {
+pub async fn join_original_story(
+    tx: &mut Tx,
+    original_id: i64,
+    copy_id: i64,
+) -> Result<(), sqlx::Error> {
     let story: Option<(Option<i64>, DateTime<Utc>)> = sqlx::query_as(
         "UPDATE articles c SET story_id = o.story_id FROM articles o
           WHERE c.id = $2 AND o.id = $1 AND o.story_id IS NOT NULL

@@ -20,7 +20,8 @@ pub struct Stack {
 impl Stack {
     pub async fn new(partitions: i32) -> anyhow::Result<Self> {
         let db = TestDb::new().await?;
-        let topics = newsflow_testkit::topics(&["raw", "articles", "duplicates", "dlq"], partitions).await?;
+        let topics =
+            newsflow_testkit::topics(&["raw", "articles", "duplicates", "dlq"], partitions).await?;
         Ok(Self {
             db,
             topics,
@@ -39,7 +40,10 @@ impl Stack {
             ("NEWSFLOW_INPUT_TOPIC", self.topic("raw").to_owned()),
             ("NEWSFLOW_OUTPUT_TOPIC", self.topic("articles").to_owned()),
             ("NEWSFLOW_DLQ_TOPIC", self.topic("dlq").to_owned()),
-            ("NEWSFLOW_DUPLICATES_TOPIC", self.topic("duplicates").to_owned()),
+            (
+                "NEWSFLOW_DUPLICATES_TOPIC",
+                self.topic("duplicates").to_owned(),
+            ),
             ("NEWSFLOW_GROUP", self.group.clone()),
             ("NEWSFLOW_SHUTDOWN_GRACE_MS", "15000".to_owned()),
         ];
