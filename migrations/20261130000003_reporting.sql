@@ -32,7 +32,7 @@ SELECT e.event_date                                  AS day,
        count(*)                                      AS events,
        sum(e.num_mentions)::bigint                   AS mentions,
        sum(e.num_articles)::bigint                   AS articles,
-       avg(e.goldstein)::double precision            AS mean_goldstein
+       round(avg(e.goldstein)::numeric, 3)::double precision            AS mean_goldstein
 FROM events e
 GROUP BY e.event_date, e.root_code, e.quad_class, COALESCE(e.place_country, e.source_country);
 
@@ -46,7 +46,7 @@ SELECT e.event_date                        AS day,
        max(e.target_name)                  AS target_name,
        count(*)                            AS events,
        sum(e.num_mentions)::bigint         AS mentions,
-       avg(e.goldstein)::double precision  AS mean_goldstein,
+       round(avg(e.goldstein)::numeric, 3)::double precision  AS mean_goldstein,
        count(*) FILTER (WHERE e.quad_class IN (1, 2)) AS cooperative_events,
        count(*) FILTER (WHERE e.quad_class IN (3, 4)) AS conflictual_events
 FROM events e
@@ -64,7 +64,7 @@ SELECT a.day,
        count(*) FILTER (WHERE a.side = 'source')       AS as_source,
        count(*) FILTER (WHERE a.side = 'target')       AS as_target,
        sum(a.num_mentions)::bigint                     AS mentions,
-       avg(a.goldstein)::double precision              AS mean_goldstein
+       round(avg(a.goldstein)::numeric, 3)::double precision             AS mean_goldstein
 FROM (
     SELECT event_date AS day, source_code AS actor_code, source_name AS actor_name,
            source_country AS actor_country, 'source' AS side, num_mentions, goldstein
@@ -173,7 +173,7 @@ CREATE VIEW report_duplicates_daily AS
 SELECT (a.ingested_at AT TIME ZONE 'UTC')::date          AS day,
        COALESCE(a.duplicate_kind, 'original')            AS duplicate_kind,
        count(*)                                          AS articles,
-       avg(a.similarity)::double precision               AS mean_similarity
+       round(avg(a.similarity)::numeric, 3)::double precision              AS mean_similarity
 FROM articles a
 GROUP BY (a.ingested_at AT TIME ZONE 'UTC')::date, COALESCE(a.duplicate_kind, 'original');
 

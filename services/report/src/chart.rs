@@ -340,7 +340,7 @@ fn draw_bars<DB: DrawingBackend>(
         .map(|(_, segs)| segs.iter().map(|(v, _)| v).sum::<i64>())
         .max()
         .unwrap_or(0)
-        .max(1) as f64;
+        .max(1);
     let label_width = bars
         .iter()
         .map(|(l, _)| l.chars().count())
@@ -353,7 +353,11 @@ fn draw_bars<DB: DrawingBackend>(
         .margin(16)
         .x_label_area_size(50)
         .y_label_area_size(label_width.clamp(60, 320))
-        .build_cartesian_2d(0f64..max * 1.15, (0..n).into_segmented())
+        // An integer range 0..k has k + 1 segments: one per bar.
+        .build_cartesian_2d(
+            0i64..(max + max / 8 + 1),
+            (0..(n - 1).max(1)).into_segmented(),
+        )
         .map_err(draw_err)?;
     let names: Vec<String> = bars.iter().map(|(l, _)| l.clone()).collect();
     chart
@@ -369,16 +373,16 @@ fn draw_bars<DB: DrawingBackend>(
                 .unwrap_or_default(),
             _ => String::new(),
         })
-        .x_label_formatter(&|v| format!("{v:.0}"))
+        .x_labels(usize::try_from(max + 2).unwrap_or(10).min(10))
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 16))
         .draw()
         .map_err(draw_err)?;
     for (i, (_, segments)) in bars.iter().enumerate() {
         let row = n - 1 - i as i32;
-        let mut start = 0f64;
+        let mut start = 0i64;
         for (value, color) in segments {
-            let end = start + *value as f64;
+            let end = start + *value;
             if end > start {
                 let mut rect = Rectangle::new(
                     [
@@ -394,7 +398,7 @@ fn draw_bars<DB: DrawingBackend>(
         }
         chart
             .draw_series(std::iter::once(Text::new(
-                format!(" {start:.0}"),
+                format!(" {start}"),
                 (start, SegmentValue::CenterOf(row)),
                 ("sans-serif", 14),
             )))
@@ -403,7 +407,7 @@ fn draw_bars<DB: DrawingBackend>(
     for (name, color) in legend {
         let color = *color;
         chart
-            .draw_series(std::iter::empty::<Rectangle<(f64, SegmentValue<i32>)>>())
+            .draw_series(std::iter::empty::<Rectangle<(i64, SegmentValue<i32>)>>())
             .map_err(draw_err)?
             .label(*name)
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], color.filled()));

@@ -192,8 +192,8 @@ async fn run(command: Command) -> Result<(), Failure> {
             println!("wrote {}", a.out.display());
             Ok(())
         }
-        Command::Serve(_) => Err(Failure::Runtime(anyhow::anyhow!(
-            "serve runs through the service frame, not the one-shot CLI"
+        Command::Serve(_) | Command::Migrate(_) => Err(Failure::Runtime(anyhow::anyhow!(
+            "serve and migrate run through the service frame, not the one-shot CLI"
         ))),
     }
 }

@@ -49,6 +49,8 @@ pub enum Command {
     Chart(ChartArgs),
     /// Serve the reports as a JSON API, SVG charts and an HTML page.
     Serve(Box<ServeArgs>),
+    /// Apply the database migrations and exit (needs a role that may run DDL, not the analyst).
+    Migrate(DbArgs),
 }
 
 /// Filters on events.

@@ -9,6 +9,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => newsflow_runtime::service::main(&args.ops.clone(), |shutdown| {
             newsflow_report::server::run(*args, shutdown)
         }),
+        Command::Migrate(args) => newsflow_runtime::service::migrate_main(&args),
         command => newsflow_report::cli::main(command),
     }
 }

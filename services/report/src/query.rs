@@ -211,7 +211,7 @@ pub async fn events_daily(pool: &PgPool, f: &Filters) -> Result<Vec<DailyRow>, Q
                 COALESCE(place_country, source_country) AS country, \
                 count(*) AS events, COALESCE(sum(num_mentions), 0)::bigint AS mentions, \
                 COALESCE(sum(num_articles), 0)::bigint AS articles, \
-                avg(goldstein)::double precision AS mean_goldstein \
+                round(avg(goldstein)::numeric, 3)::double precision AS mean_goldstein \
          FROM events WHERE true",
     );
     push_event_filters(&mut qb, f);
@@ -238,7 +238,7 @@ pub async fn dyads(pool: &PgPool, f: &Filters) -> Result<Vec<DyadRow>, QueryErro
         "SELECT source_code, max(source_name) AS source_name, target_code, \
                 max(target_name) AS target_name, count(*) AS events, \
                 COALESCE(sum(num_mentions), 0)::bigint AS mentions, \
-                avg(goldstein)::double precision AS mean_goldstein, \
+                round(avg(goldstein)::numeric, 3)::double precision AS mean_goldstein, \
                 min(event_date) AS first_day, max(event_date) AS last_day \
          FROM events WHERE target_code IS NOT NULL",
     );
@@ -258,7 +258,7 @@ pub async fn actors(pool: &PgPool, f: &Filters) -> Result<Vec<ActorRow>, QueryEr
                 count(*) AS events, count(*) FILTER (WHERE side = 's') AS as_source, \
                 count(*) FILTER (WHERE side = 't') AS as_target, \
                 COALESCE(sum(num_mentions), 0)::bigint AS mentions, \
-                avg(goldstein)::double precision AS mean_goldstein \
+                round(avg(goldstein)::numeric, 3)::double precision AS mean_goldstein \
          FROM (SELECT source_code AS actor_code, source_name AS actor_name, \
                       source_country AS actor_country, 's' AS side, num_mentions, goldstein \
                FROM events WHERE true",

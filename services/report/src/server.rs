@@ -316,7 +316,9 @@ const STYLE: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;margin:24px
 h1{margin:0 0 12px}h2{font-size:18px;margin:24px 0 8px}h2 small{color:#777;font-weight:normal}\
 form{display:flex;flex-wrap:wrap;gap:10px;align-items:end;padding:12px;background:#f3f5f8;border:1px solid #d5dbe3}\
 label{display:flex;flex-direction:column;font-size:13px}input,select{padding:4px;font-size:14px}\
-.charts img{display:block;max-width:100%;border:1px solid #ddd;margin:12px 0}\
+.charts{display:grid;grid-template-columns:1fr 1fr;gap:12px;margin:12px 0}\
+.charts img{display:block;width:100%;height:auto;border:1px solid #ddd}\
+.charts img#chart-timeline{grid-column:1 / span 2;max-width:900px}\
 table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}\
 th{background:#e8ecf2}td.n{text-align:right}.error{color:#b00;font-weight:bold}.empty{color:#777}";
 
