@@ -225,7 +225,8 @@ fn draw<DB: DrawingBackend>(
                 .margin(16)
                 .x_label_area_size(50)
                 .y_label_area_size(60)
-                .build_cartesian_2d(0..(n as i32 - 1).max(1), 0i64..(max + max / 10 + 1))
+                // One empty day on each side keeps the first and last date labels inside the picture.
+                .build_cartesian_2d(-1..(n as i32), 0i64..(max + max / 10 + 1))
                 .map_err(draw_err)?;
             let label_days = days.clone();
             chart
@@ -346,16 +347,17 @@ fn draw_bars<DB: DrawingBackend>(
         .map(|(l, _)| l.chars().count())
         .max()
         .unwrap_or(4) as u32
-        * 9
-        + 20;
+        * 14
+        + 30;
     let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 26))
+        .caption(title, ("sans-serif", 30))
         .margin(16)
         .x_label_area_size(50)
-        .y_label_area_size(label_width.clamp(60, 320))
+        .y_label_area_size(label_width.clamp(60, 360))
         // An integer range 0..k has k + 1 segments: one per bar.
         .build_cartesian_2d(
-            0i64..(max + max / 8 + 1),
+            // Room on the right for the value labels and the legend.
+            0i64..(max + max / 2 + 1),
             (0..(n - 1).max(1)).into_segmented(),
         )
         .map_err(draw_err)?;
@@ -374,8 +376,8 @@ fn draw_bars<DB: DrawingBackend>(
             _ => String::new(),
         })
         .x_labels(usize::try_from(max + 2).unwrap_or(10).min(10))
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
+        .label_style(("sans-serif", 20))
+        .axis_desc_style(("sans-serif", 20))
         .draw()
         .map_err(draw_err)?;
     for (i, (_, segments)) in bars.iter().enumerate() {
@@ -400,7 +402,7 @@ fn draw_bars<DB: DrawingBackend>(
             .draw_series(std::iter::once(Text::new(
                 format!(" {start}"),
                 (start, SegmentValue::CenterOf(row)),
-                ("sans-serif", 14),
+                ("sans-serif", 20),
             )))
             .map_err(draw_err)?;
     }
@@ -417,7 +419,7 @@ fn draw_bars<DB: DrawingBackend>(
         .position(SeriesLabelPosition::LowerRight)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
-        .label_font(("sans-serif", 15))
+        .label_font(("sans-serif", 20))
         .draw()
         .map_err(draw_err)?;
     if bars.is_empty() {
