@@ -6,9 +6,14 @@
 -- Indexes for the report queries (see the EXPLAIN ANALYZE plans in docs/reports.md).
 -- ---------------------------------------------------------------------------------------------
 
--- Daily aggregation over a date range without visiting the heap (index-only scan).
+-- Daily, dyad and actor aggregation over a date range without visiting the heap (index-only
+-- scans): every column those queries group, filter or sum on, keyed by date. Names are looked up
+-- afterwards for the few rows shown (events_source_prefix / events_target_prefix).
 CREATE INDEX events_date_report ON events (event_date)
-    INCLUDE (root_code, quad_class, place_country, source_country, num_mentions, num_articles, goldstein);
+    INCLUDE (root_code, quad_class, source_code, target_code, source_country, target_country,
+             place_country, num_mentions, num_articles, goldstein);
+-- CAMEO code prefixes (`--code 057`) within a date range.
+CREATE INDEX events_code_prefix ON events (cameo_code text_pattern_ops, event_date);
 -- Actor filters are code prefixes ("RUS" matches RUSGOV, RUSMIL): LIKE 'RUS%' needs
 -- text_pattern_ops under a non-C collation. The target side had no index at all.
 CREATE INDEX events_source_prefix ON events (source_code text_pattern_ops, event_date);

@@ -232,15 +232,23 @@ pub async fn timeline(
     Ok(qb.build_query_as().fetch_all(pool).await?)
 }
 
-/// The busiest dyads (source → target) over the range.
+/// The busiest dyads (source → target) over the range. Counting reads only the covering
+/// index `events_date_report`; each code's name (the one it was most recently reported under)
+/// is looked up for the rows shown.
 pub async fn dyads(pool: &PgPool, f: &Filters) -> Result<Vec<DyadRow>, QueryError> {
     let mut qb = QueryBuilder::new(
-        "SELECT source_code, max(source_name) AS source_name, target_code, \
-                max(target_name) AS target_name, count(*) AS events, \
-                COALESCE(sum(num_mentions), 0)::bigint AS mentions, \
-                round(avg(goldstein)::numeric, 3)::double precision AS mean_goldstein, \
-                min(event_date) AS first_day, max(event_date) AS last_day \
-         FROM events WHERE target_code IS NOT NULL",
+        "SELECT d.source_code, \
+                (SELECT e.source_name FROM events e WHERE e.source_code = d.source_code \
+                 ORDER BY e.event_date DESC LIMIT 1) AS source_name, \
+                d.target_code, \
+                (SELECT e.target_name FROM events e WHERE e.target_code = d.target_code \
+                 ORDER BY e.event_date DESC LIMIT 1) AS target_name, \
+                d.events, d.mentions, d.mean_goldstein, d.first_day, d.last_day \
+         FROM (SELECT source_code, target_code, count(*) AS events, \
+                      COALESCE(sum(num_mentions), 0)::bigint AS mentions, \
+                      round(avg(goldstein)::numeric, 3)::double precision AS mean_goldstein, \
+                      min(event_date) AS first_day, max(event_date) AS last_day \
+               FROM events WHERE target_code IS NOT NULL",
     );
     push_event_filters(&mut qb, f);
     qb.push(
@@ -248,28 +256,36 @@ pub async fn dyads(pool: &PgPool, f: &Filters) -> Result<Vec<DyadRow>, QueryErro
           ORDER BY events DESC, mentions DESC, source_code, target_code LIMIT ",
     )
     .push_bind(i64::from(f.limit));
+    qb.push(") d ORDER BY d.events DESC, d.mentions DESC, d.source_code, d.target_code");
     Ok(qb.build_query_as().fetch_all(pool).await?)
 }
 
-/// The most active actors over the range, as source or target.
+/// The most active actors over the range, as source or target. Like [`dyads`], counting reads
+/// the covering index and names are looked up for the rows shown.
 pub async fn actors(pool: &PgPool, f: &Filters) -> Result<Vec<ActorRow>, QueryError> {
     let mut qb = QueryBuilder::new(
-        "SELECT actor_code, max(actor_name) AS actor_name, max(actor_country) AS actor_country, \
-                count(*) AS events, count(*) FILTER (WHERE side = 's') AS as_source, \
-                count(*) FILTER (WHERE side = 't') AS as_target, \
-                COALESCE(sum(num_mentions), 0)::bigint AS mentions, \
-                round(avg(goldstein)::numeric, 3)::double precision AS mean_goldstein \
-         FROM (SELECT source_code AS actor_code, source_name AS actor_name, \
-                      source_country AS actor_country, 's' AS side, num_mentions, goldstein \
-               FROM events WHERE true",
+        "SELECT a.actor_code, \
+                COALESCE((SELECT e.source_name FROM events e WHERE e.source_code = a.actor_code \
+                          ORDER BY e.event_date DESC LIMIT 1), \
+                         (SELECT e.target_name FROM events e WHERE e.target_code = a.actor_code \
+                          ORDER BY e.event_date DESC LIMIT 1)) AS actor_name, \
+                a.actor_country, a.events, a.as_source, a.as_target, a.mentions, a.mean_goldstein \
+         FROM (SELECT actor_code, max(actor_country) AS actor_country, count(*) AS events, \
+                      count(*) FILTER (WHERE side = 's') AS as_source, \
+                      count(*) FILTER (WHERE side = 't') AS as_target, \
+                      COALESCE(sum(num_mentions), 0)::bigint AS mentions, \
+                      round(avg(goldstein)::numeric, 3)::double precision AS mean_goldstein \
+               FROM (SELECT source_code AS actor_code, source_country AS actor_country, 's' AS side, \
+                            num_mentions, goldstein \
+                     FROM events WHERE true",
     );
     push_event_filters(&mut qb, f);
     qb.push(
-        " UNION ALL SELECT target_code, target_name, target_country, 't', num_mentions, goldstein \
+        " UNION ALL SELECT target_code, target_country, 't', num_mentions, goldstein \
           FROM events WHERE target_code IS NOT NULL",
     );
     push_event_filters(&mut qb, f);
-    qb.push(") a");
+    qb.push(") sides");
     if let Some(actor) = &f.actor {
         // The event filter keeps both sides of an event involving the actor; the list is of
         // the matching actors only.
@@ -278,6 +294,7 @@ pub async fn actors(pool: &PgPool, f: &Filters) -> Result<Vec<ActorRow>, QueryEr
     }
     qb.push(" GROUP BY actor_code ORDER BY events DESC, mentions DESC, actor_code LIMIT ")
         .push_bind(i64::from(f.limit));
+    qb.push(") a ORDER BY a.events DESC, a.mentions DESC, a.actor_code");
     Ok(qb.build_query_as().fetch_all(pool).await?)
 }
 
