@@ -136,3 +136,50 @@ async fn serve_stops_cleanly_on_sigterm() -> anyhow::Result<()> {
     assert_eq!(code, Some(0), "log:\n{}", server.service.log_text());
     db.drop_db().await
 }
+
+#[tokio::test]
+async fn serve_and_cli_work_as_an_analyst_login() -> anyhow::Result<()> {
+    let db = fixture_db().await?;
+    // A deployment's login user for the report service: a member of newsflow_analyst.
+    let user = newsflow_testkit::unique("report_analyst");
+    sqlx::query(&format!(
+        "CREATE ROLE {user} LOGIN IN ROLE newsflow_analyst"
+    ))
+    .execute(&db.pool)
+    .await?;
+    let url = db.url.replacen("postgres@", &format!("{user}@"), 1);
+    anyhow::ensure!(
+        url != db.url,
+        "cannot derive a URL for {user} from {}",
+        db.url
+    );
+    let result = async {
+        let server = Server::start(&url)?;
+        let dyads = server.get_json("/api/dyads?from=2024-06-19&to=2024-06-21")?;
+        assert_eq!(dyads["rows"][0]["source_code"], "RUSGOV");
+        let (status, _) = server.get("/?from=2024-06-19&to=2024-06-21")?;
+        assert_eq!(status, 200);
+        let out = common::run(&url, &["event", TREATY, "--format", "json"])?;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The same login cannot write.
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await?;
+        let err = sqlx::query("DELETE FROM events")
+            .execute(&mut conn)
+            .await
+            .err();
+        assert!(err.is_some_and(|e| e.to_string().contains("permission denied")));
+        anyhow::Ok(())
+    }
+    .await;
+    db.drop_db().await?;
+    let admin = newsflow_testkit::admin_database_url();
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await?;
+    sqlx::query(&format!("DROP ROLE IF EXISTS {user}"))
+        .execute(&mut conn)
+        .await?;
+    result
+}
