@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Installs Debian's headless-capable `chromium` (used by the report service's HTML page test)
-# when /usr/bin/chromium is missing. Idempotent; needs root (CI and the dev machines are root).
+# Installs what the report service's tests need from Debian when it is missing: `chromium`
+# (the HTML page is checked in headless Chromium) and `fonts-dejavu-core` (chart text, and the
+# page's font). Idempotent and quick when both are there; needs root or sudo.
 set -euo pipefail
 
-if [ -x /usr/bin/chromium ]; then
-  exit 0
-fi
+font=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+missing() {
+  local packages=()
+  [ -x /usr/bin/chromium ] || packages+=(chromium)
+  [ -f "$font" ] || packages+=(fonts-dejavu-core)
+  echo "${packages[@]:-}"
+}
+
+[ -z "$(missing)" ] && exit 0
+
 log() { printf '[ensure-chromium] %s\n' "$*" >&2; }
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -14,11 +22,11 @@ fi
 # One installer at a time: parallel tests may all call this script.
 exec 9>/tmp/newsflow-ensure-chromium.lock
 flock 9
-if [ -x /usr/bin/chromium ]; then
-  exit 0
-fi
-log "installing chromium and fonts-dejavu-core with apt-get (takes a minute or two)"
+packages=$(missing)
+[ -z "$packages" ] && exit 0
+log "installing $packages with apt-get (takes a minute or two)"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq >&2
-$sudo apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >&2
-test -x /usr/bin/chromium
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $packages >&2
+[ -z "$(missing)" ] || { log "still missing: $(missing)"; exit 1; }

@@ -259,9 +259,12 @@ fn draw<DB: DrawingBackend>(
                     .legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
                     });
-                chart
-                    .draw_series(points.iter().map(|p| Circle::new(*p, 4, color.filled())))
-                    .map_err(draw_err)?;
+                // Markers help on short ranges and clutter long ones.
+                if n <= 62 {
+                    chart
+                        .draw_series(points.iter().map(|p| Circle::new(*p, 4, color.filled())))
+                        .map_err(draw_err)?;
+                }
             }
             chart
                 .configure_series_labels()

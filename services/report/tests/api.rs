@@ -101,6 +101,7 @@ async fn api_rejects_bad_parameters_with_400_naming_them() -> anyhow::Result<()>
 
 #[tokio::test]
 async fn charts_and_admin_endpoints() -> anyhow::Result<()> {
+    common::ensure_chromium_and_fonts()?;
     let db = fixture_db().await?;
     let server = Server::start(&db.url)?;
     for (name, needle) in [

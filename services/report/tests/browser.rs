@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Server, TREATY, fixture_db, png_stats, repo_root};
+use common::{Server, TREATY, fixture_db, png_stats};
 
 /// Runs Debian's chromium headless with the flags that keep it quiet and self-contained.
 fn chromium(
@@ -35,9 +35,7 @@ fn chromium(
 
 #[tokio::test]
 async fn html_page_renders_charts_and_data_in_headless_chromium() -> anyhow::Result<()> {
-    let script = repo_root().join("scripts/ensure-chromium.sh");
-    let status = Command::new("bash").arg(&script).status()?;
-    anyhow::ensure!(status.success(), "{} failed", script.display());
+    common::ensure_chromium_and_fonts()?;
 
     let db = fixture_db().await?;
     let server = Server::start(&db.url)?;

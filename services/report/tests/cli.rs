@@ -493,6 +493,7 @@ async fn gdelt_export_has_61_and_16_columns_with_the_known_values() -> anyhow::R
 
 #[tokio::test]
 async fn charts_render_to_png_and_svg() -> anyhow::Result<()> {
+    common::ensure_chromium_and_fonts()?;
     let db = fixture_db().await?;
     let dir = std::env::temp_dir().join(newsflow_testkit::unique("charts"));
     std::fs::create_dir_all(&dir)?;

@@ -91,6 +91,14 @@ impl Server {
     }
 }
 
+/// Installs Chromium and the DejaVu fonts when missing (scripts/ensure-chromium.sh).
+pub fn ensure_chromium_and_fonts() -> anyhow::Result<()> {
+    let script = repo_root().join("scripts/ensure-chromium.sh");
+    let status = Command::new("bash").arg(&script).status()?;
+    anyhow::ensure!(status.success(), "{} failed", script.display());
+    Ok(())
+}
+
 /// The repository root (for scripts/).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
