@@ -7,11 +7,12 @@
 -- ---------------------------------------------------------------------------------------------
 
 -- Daily, dyad and actor aggregation over a date range without visiting the heap (index-only
--- scans): every column those queries group, filter or sum on, keyed by date. Names are looked up
--- afterwards for the few rows shown (events_source_prefix / events_target_prefix).
+-- scans): every column those queries group, filter or sum on, keyed by date; event_id lets the
+-- event list pick its top rows here too. Names and the other columns are read afterwards for
+-- the few rows shown (events_source_prefix / events_target_prefix / events_pkey).
 CREATE INDEX events_date_report ON events (event_date)
     INCLUDE (root_code, quad_class, source_code, target_code, source_country, target_country,
-             place_country, num_mentions, num_articles, goldstein);
+             place_country, num_mentions, num_articles, goldstein, event_id);
 -- CAMEO code prefixes (`--code 057`) within a date range.
 CREATE INDEX events_code_prefix ON events (cameo_code text_pattern_ops, event_date);
 -- Actor filters are code prefixes ("RUS" matches RUSGOV, RUSMIL): LIKE 'RUS%' needs

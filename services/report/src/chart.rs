@@ -355,6 +355,7 @@ fn draw_bars<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(root)
         .caption(title, ("sans-serif", 30))
         .margin(16)
+        .margin_right(40)
         .x_label_area_size(50)
         .y_label_area_size(label_width.clamp(60, 360))
         // An integer range 0..k has k + 1 segments: one per bar.

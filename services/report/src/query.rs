@@ -321,17 +321,22 @@ pub async fn stories(pool: &PgPool, f: &Filters) -> Result<Vec<StoryRow>, QueryE
     Ok(qb.build_query_as().fetch_all(pool).await?)
 }
 
-/// Individual events, busiest first.
+/// Individual events, busiest first. The top rows are picked from the covering index
+/// `events_date_report` when the filters allow it, then read by primary key.
 pub async fn events(pool: &PgPool, f: &Filters) -> Result<Vec<EventRow>, QueryError> {
     let mut qb = QueryBuilder::new(
-        "SELECT event_id, event_date, source_code, source_name, target_code, target_name, \
-                cameo_code, quad_class, goldstein, place_country, num_mentions, num_articles, \
-                num_sources \
-         FROM events WHERE true",
+        "SELECT e.event_id, e.event_date, e.source_code, e.source_name, e.target_code, \
+                e.target_name, e.cameo_code, e.quad_class, e.goldstein, e.place_country, \
+                e.num_mentions, e.num_articles, e.num_sources \
+         FROM (SELECT event_id, num_mentions, event_date FROM events WHERE true",
     );
     push_event_filters(&mut qb, f);
     qb.push(" ORDER BY num_mentions DESC, event_date DESC, event_id LIMIT ")
         .push_bind(i64::from(f.limit));
+    qb.push(
+        ") top JOIN events e ON e.event_id = top.event_id \
+         ORDER BY top.num_mentions DESC, top.event_date DESC, top.event_id",
+    );
     Ok(qb.build_query_as().fetch_all(pool).await?)
 }
 

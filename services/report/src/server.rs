@@ -367,19 +367,23 @@ async fn page(State(s): State<AppState>, Query(params): Params) -> Response {
     form(&mut out, &params);
     let result = async {
         let f = filters(&s.pool, &params, EVENT_PARAMS).await?;
-        let events = query::events(&s.pool, &f).await?;
-        let dyads = query::dyads(&s.pool, &f).await?;
-        let actors = query::actors(&s.pool, &f).await?;
-        let daily = query::events_daily(&s.pool, &f).await?;
         let day_filters = Filters {
             from: f.from,
             to: f.to,
             limit: f.limit,
             ..Filters::default()
         };
-        let stories = query::stories(&s.pool, &day_filters).await?;
-        let duplicates = query::duplicates(&s.pool, &day_filters).await?;
-        let dlq = query::dlq(&s.pool, &day_filters).await?;
+        // Independent reads: run them side by side on the pool, so the page takes as long as
+        // its slowest table rather than their sum.
+        let (events, dyads, actors, daily, stories, duplicates, dlq) = tokio::try_join!(
+            query::events(&s.pool, &f),
+            query::dyads(&s.pool, &f),
+            query::actors(&s.pool, &f),
+            query::events_daily(&s.pool, &f),
+            query::stories(&s.pool, &day_filters),
+            query::duplicates(&s.pool, &day_filters),
+            query::dlq(&s.pool, &day_filters),
+        )?;
         Ok::<_, ApiError>((f, events, dyads, actors, daily, stories, duplicates, dlq))
     }
     .await;
