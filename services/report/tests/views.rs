@@ -346,3 +346,35 @@ async fn migrating_many_databases_at_once_tolerates_the_role_race() -> anyhow::R
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn tables_created_by_later_migrations_are_granted_too() -> anyhow::Result<()> {
+    let db = fixture_db().await?;
+    // What a later migration does, as the role that runs migrations.
+    sqlx::raw_sql(
+        "CREATE TABLE later_table (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, x int); \
+         CREATE VIEW later_view AS SELECT count(*) AS n FROM events;",
+    )
+    .execute(&db.pool)
+    .await?;
+    let mut analyst = as_role(&db, "newsflow_analyst").await?;
+    let n: i64 = sqlx::query_scalar("SELECT n FROM later_view")
+        .fetch_one(&mut analyst)
+        .await?;
+    assert_eq!(n, 6);
+    sqlx::query("SELECT * FROM later_table")
+        .execute(&mut analyst)
+        .await?;
+    let err = sqlx::query("INSERT INTO later_table (x) VALUES (1)")
+        .execute(&mut analyst)
+        .await
+        .err();
+    assert_eq!(err.as_ref().and_then(sql_state).as_deref(), Some("42501"));
+    analyst.close().await?;
+    let mut writer = as_role(&db, "newsflow_writer").await?;
+    sqlx::query("INSERT INTO later_table (x) VALUES (1)")
+        .execute(&mut writer)
+        .await?;
+    writer.close().await?;
+    db.drop_db().await
+}
