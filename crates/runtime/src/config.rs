@@ -159,6 +159,12 @@ pub struct ConsumeArgs {
     #[arg(long = "group", env = "NEWSFLOW_GROUP")]
     pub group: Option<String>,
 
+    /// Static group membership (`group.instance.id`): a replica restarted with the same id
+    /// takes its partitions back at once instead of waiting for the dead member to be evicted
+    /// (use a stable name such as a StatefulSet pod name). Unset: dynamic membership.
+    #[arg(long = "instance-id", env = "NEWSFLOW_INSTANCE_ID")]
+    pub instance_id: Option<String>,
+
     /// Largest number of messages processed in one Postgres transaction.
     #[arg(long = "batch-size", env = "NEWSFLOW_BATCH_SIZE", default_value_t = 500,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]

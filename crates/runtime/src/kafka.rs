@@ -118,6 +118,7 @@ impl ConsumerContext for StoredOffsets {
 pub fn consumer(
     args: &KafkaArgs,
     group: &str,
+    instance_id: Option<&str>,
     topics: &[&str],
     pool: PgPool,
 ) -> Result<StreamConsumer<StoredOffsets>, KafkaError> {
@@ -126,7 +127,7 @@ pub fn consumer(
         group: group.to_owned(),
         handle: tokio::runtime::Handle::current(),
     };
-    let consumer: StreamConsumer<StoredOffsets> = client_config(
+    let mut config = client_config(
         args,
         &[
             ("group.id", group),
@@ -141,8 +142,11 @@ pub fn consumer(
             ("heartbeat.interval.ms", "2000"),
             ("max.poll.interval.ms", "300000"),
         ],
-    )
-    .create_with_context(context)?;
+    );
+    if let Some(id) = instance_id {
+        config.set("group.instance.id", id);
+    }
+    let consumer: StreamConsumer<StoredOffsets> = config.create_with_context(context)?;
     consumer.subscribe(topics)?;
     Ok(consumer)
 }

@@ -153,8 +153,14 @@ pub async fn run_stage<H: Handler>(
     let group = config.group();
     let topics: Vec<&str> = config.input_topics.iter().map(String::as_str).collect();
     let consumer = Arc::new(
-        kafka::consumer(config.kafka, &group, &topics, pool.clone())
-            .context("creating the Kafka consumer")?,
+        kafka::consumer(
+            config.kafka,
+            &group,
+            config.consume.instance_id.as_deref(),
+            &topics,
+            pool.clone(),
+        )
+        .context("creating the Kafka consumer")?,
     );
     let producer = kafka::producer(config.kafka).context("creating the Kafka producer")?;
     let notify = Arc::new(Notify::new());

@@ -32,7 +32,10 @@ pub fn admin_database_url() -> String {
 }
 
 pub fn kafka_args() -> KafkaArgs {
-    KafkaArgs { brokers: brokers(), properties: Vec::new() }
+    KafkaArgs {
+        brokers: brokers(),
+        properties: Vec::new(),
+    }
 }
 
 /// A short random suffix so parallel tests never share a name.
@@ -52,16 +55,21 @@ impl TestDb {
     pub async fn new() -> anyhow::Result<Self> {
         let admin = admin_database_url();
         let name = unique("newsflow_test");
-        let mut conn = PgConnection::connect(&admin)
-            .await
-            .with_context(|| format!("connecting to {admin} (is Postgres running? scripts/stack.sh up)"))?;
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
+        let mut conn = PgConnection::connect(&admin).await.with_context(|| {
+            format!("connecting to {admin} (is Postgres running? scripts/stack.sh up)")
+        })?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await?;
         conn.close().await?;
         let url = match admin.rsplit_once('/') {
             Some((base, _)) => format!("{base}/{name}"),
             None => bail!("cannot derive a database URL from {admin}"),
         };
-        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(4).connect(&url).await?;
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .connect(&url)
+            .await?;
         db::migrate(&pool).await?;
         Ok(Self { name, url, pool })
     }
@@ -70,9 +78,12 @@ impl TestDb {
     pub async fn drop_db(self) -> anyhow::Result<()> {
         self.pool.close().await;
         let mut conn = PgConnection::connect(&admin_database_url()).await?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-            .execute(&mut conn)
-            .await?;
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut conn)
+        .await?;
         Ok(())
     }
 
@@ -84,8 +95,10 @@ impl TestDb {
 /// Creates topics with unique names: returns `name → real name` for each base name.
 pub async fn topics(base: &[&str], partitions: i32) -> anyhow::Result<HashMap<String, String>> {
     let suffix = unique("t");
-    let names: HashMap<String, String> =
-        base.iter().map(|b| ((*b).to_owned(), format!("{b}.{suffix}"))).collect();
+    let names: HashMap<String, String> = base
+        .iter()
+        .map(|b| ((*b).to_owned(), format!("{b}.{suffix}")))
+        .collect();
     let list: Vec<(&str, i32)> = names.values().map(|n| (n.as_str(), partitions)).collect();
     kafka::ensure_topics(&kafka_args(), &list)
         .await
@@ -101,18 +114,27 @@ pub async fn produce(topic: &str, payloads: &[Vec<u8>]) -> anyhow::Result<()> {
         producer.send(record, Duration::from_secs(30))
     });
     for result in futures::future::join_all(sends).await {
-        result.map_err(|(e, _)| e).context("producing test messages")?;
+        result
+            .map_err(|(e, _)| e)
+            .context("producing test messages")?;
     }
     Ok(())
 }
 
 /// Reads every partition of `topic` from the beginning until `expected` messages were read or
 /// `timeout` passed, without a consumer group. Returns what was read.
-pub fn read_topic(topic: &str, expected: usize, timeout: Duration) -> anyhow::Result<Vec<OwnedMessage>> {
-    let consumer: BaseConsumer = newsflow_runtime::kafka::client_config(&kafka_args(), &[
-        ("group.id", "newsflow-testkit-reader"),
-        ("enable.auto.commit", "false"),
-    ])
+pub fn read_topic(
+    topic: &str,
+    expected: usize,
+    timeout: Duration,
+) -> anyhow::Result<Vec<OwnedMessage>> {
+    let consumer: BaseConsumer = newsflow_runtime::kafka::client_config(
+        &kafka_args(),
+        &[
+            ("group.id", "newsflow-testkit-reader"),
+            ("enable.auto.commit", "false"),
+        ],
+    )
     .create()?;
     let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
     let mut tpl = TopicPartitionList::new();
@@ -158,7 +180,10 @@ pub fn free_port() -> anyhow::Result<u16> {
 pub fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     let status = response
@@ -166,7 +191,10 @@ pub fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .context("malformed HTTP response")?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
@@ -194,7 +222,9 @@ impl Service {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().with_context(|| format!("starting {}", binary.display()))?;
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
         Ok(Self { child, admin, log })
     }
 
@@ -203,14 +233,20 @@ impl Service {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait()? {
-                bail!("service exited with {status} before it was ready; log:\n{}", self.log_text());
+                bail!(
+                    "service exited with {status} before it was ready; log:\n{}",
+                    self.log_text()
+                );
             }
             if matches!(http_get(self.admin, "/readyz"), Ok((200, _))) {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        bail!("service not ready after {timeout:?}; log:\n{}", self.log_text())
+        bail!(
+            "service not ready after {timeout:?}; log:\n{}",
+            self.log_text()
+        )
     }
 
     pub fn log_text(&self) -> String {
@@ -229,7 +265,9 @@ impl Service {
 
     /// SIGTERM and wait for the exit; returns the exit code.
     pub fn terminate(&mut self, timeout: Duration) -> anyhow::Result<Option<i32>> {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status()?;
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
         if !status.success() {
             bail!("kill -TERM failed");
         }
@@ -241,7 +279,10 @@ impl Service {
             std::thread::sleep(Duration::from_millis(50));
         }
         self.child.kill()?;
-        bail!("service did not exit within {timeout:?} of SIGTERM; log:\n{}", self.log_text())
+        bail!(
+            "service did not exit within {timeout:?} of SIGTERM; log:\n{}",
+            self.log_text()
+        )
     }
 }
 

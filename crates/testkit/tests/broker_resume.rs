@@ -13,7 +13,10 @@ use rdkafka::{Offset, TopicPartitionList};
 fn read_from(topic: &str, offset: i64, n: usize) -> anyhow::Result<Vec<(i64, Vec<u8>)>> {
     let consumer: BaseConsumer = newsflow_runtime::kafka::client_config(
         &kafka_args(),
-        &[("group.id", "newsflow-resume-check"), ("enable.auto.commit", "false")],
+        &[
+            ("group.id", "newsflow-resume-check"),
+            ("enable.auto.commit", "false"),
+        ],
     )
     .create()?;
     let mut tpl = TopicPartitionList::new();
@@ -37,10 +40,16 @@ async fn resuming_inside_a_produced_batch_loses_nothing() -> anyhow::Result<()> 
     // Linger so the producer sends batches of ~100 records.
     let producer: FutureProducer = newsflow_runtime::kafka::client_config(
         &kafka_args(),
-        &[("linger.ms", "200"), ("batch.num.messages", "100"), ("enable.idempotence", "true")],
+        &[
+            ("linger.ms", "200"),
+            ("batch.num.messages", "100"),
+            ("enable.idempotence", "true"),
+        ],
     )
     .create()?;
-    let payloads: Vec<Vec<u8>> = (0..300).map(|i| format!("record-{i:03}").into_bytes()).collect();
+    let payloads: Vec<Vec<u8>> = (0..300)
+        .map(|i| format!("record-{i:03}").into_bytes())
+        .collect();
     let sends = payloads.iter().map(|p| {
         let record: FutureRecord<'_, (), [u8]> = FutureRecord::to(topic).payload(p.as_slice());
         producer.send(record, Duration::from_secs(30))
@@ -54,7 +63,11 @@ async fn resuming_inside_a_produced_batch_loses_nothing() -> anyhow::Result<()> 
     // "Restart" and resume at offset 150, in the middle of the second batch.
     let rest = read_from(topic, 150, 150)?;
     let offsets: Vec<i64> = rest.iter().map(|(o, _)| *o).collect();
-    assert_eq!(offsets, (150..300).collect::<Vec<i64>>(), "records lost or reordered on resume");
+    assert_eq!(
+        offsets,
+        (150..300).collect::<Vec<i64>>(),
+        "records lost or reordered on resume"
+    );
     for (offset, payload) in &rest {
         assert_eq!(payload, &payloads[*offset as usize]);
     }

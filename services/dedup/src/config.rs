@@ -111,6 +111,10 @@ pub struct RunArgs {
     )]
     pub output_topic: String,
 
+    /// Topic that receives a notice for every copy linked to an original (keyed by the original).
+    #[arg(long = "duplicates-topic", env = "NEWSFLOW_DUPLICATES_TOPIC", default_value = "news.articles.duplicates")]
+    pub duplicates_topic: String,
+
     /// Dead-letter topic for messages that cannot become articles.
     #[arg(
         long = "dlq-topic",
@@ -133,11 +137,14 @@ impl RunArgs {
             ("--input-topic / NEWSFLOW_INPUT_TOPIC", &self.input_topic),
             ("--output-topic / NEWSFLOW_OUTPUT_TOPIC", &self.output_topic),
             ("--dlq-topic / NEWSFLOW_DLQ_TOPIC", &self.dlq_topic),
+            ("--duplicates-topic / NEWSFLOW_DUPLICATES_TOPIC", &self.duplicates_topic),
         ] {
             newsflow_runtime::config::validate_topic(name, topic)?;
         }
-        if self.input_topic == self.output_topic || self.input_topic == self.dlq_topic {
-            return Err("--input-topic must differ from --output-topic and --dlq-topic".into());
+        if [&self.output_topic, &self.dlq_topic, &self.duplicates_topic].contains(&&self.input_topic) {
+            return Err(
+                "--input-topic must differ from --output-topic, --duplicates-topic and --dlq-topic".into(),
+            );
         }
         self.dedup.params()
     }

@@ -14,7 +14,7 @@ use newsflow_runtime::Shutdown;
 use newsflow_runtime::service::{StageConfig, run_stage};
 
 use crate::config::RunArgs;
-use crate::pipeline::Dedup;
+use crate::pipeline::{Dedup, Topics};
 
 /// Runs the service until `shutdown` (SIGTERM) or a fatal error.
 pub async fn run(args: RunArgs, shutdown: Shutdown) -> anyhow::Result<()> {
@@ -24,8 +24,11 @@ pub async fn run(args: RunArgs, shutdown: Shutdown) -> anyhow::Result<()> {
     let handler = Dedup::new(
         params,
         limits,
-        args.output_topic.clone(),
-        args.dlq_topic.clone(),
+        Topics {
+            output: args.output_topic.clone(),
+            duplicates: args.duplicates_topic.clone(),
+            dlq: args.dlq_topic.clone(),
+        },
     );
     let config = StageConfig {
         service: "dedup",

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 use newsflow_core::article::{Article, Limits, Rejection, parse_article};
 use newsflow_core::dedup::{Decision, DedupParams, Index, Sketch, sketch};
-use newsflow_core::messages::ArticleMessage;
+use newsflow_core::messages::{ArticleMessage, DuplicateMessage};
 use newsflow_runtime::outbox::{self, OutboxMessage};
 use newsflow_runtime::stage::{Handler, Position};
 use rdkafka::Message;
@@ -45,21 +45,28 @@ pub struct Dedup {
     params: DedupParams,
     limits: Limits,
     output_topic: String,
+    duplicates_topic: String,
     dlq_topic: String,
 }
 
+/// Where the stage's messages go.
+pub struct Topics {
+    /// First-seen originals.
+    pub output: String,
+    /// Notices of copies linked to an original.
+    pub duplicates: String,
+    /// Messages that cannot become articles.
+    pub dlq: String,
+}
+
 impl Dedup {
-    pub fn new(
-        params: DedupParams,
-        limits: Limits,
-        output_topic: String,
-        dlq_topic: String,
-    ) -> Self {
+    pub fn new(params: DedupParams, limits: Limits, topics: Topics) -> Self {
         Self {
             params,
             limits,
-            output_topic,
-            dlq_topic,
+            output_topic: topics.output,
+            duplicates_topic: topics.duplicates,
+            dlq_topic: topics.dlq,
         }
     }
 
@@ -170,7 +177,10 @@ impl Dedup {
             bands.sort_unstable();
             bands.dedup();
             let mut index = Index::new(self.params.clone());
+            // Keys of the originals a copy may point at, for the duplicate notices.
+            let mut keys: HashMap<i64, String> = HashMap::new();
             for candidate in store::candidates(tx, &urls, &hashes, &bands).await? {
+                keys.insert(candidate.id, candidate.article_key.clone());
                 index.insert_original(
                     candidate.id,
                     candidate.canonical_url.as_deref(),
@@ -197,6 +207,7 @@ impl Dedup {
                             &parsed.sketch,
                         );
                         band_rows.extend(parsed.sketch.band_keys.iter().map(|b| (*b, id)));
+                        keys.insert(id, parsed.article_key.clone());
                         let message = ArticleMessage::new(
                             &parsed.article,
                             parsed.article_key.clone(),
@@ -218,6 +229,27 @@ impl Dedup {
                         similarity,
                     } => {
                         *counts.entry("duplicate").or_default() += 1;
+                        // Keyed by the original, so every notice of one original lands on one
+                        // partition, in order.
+                        let original_key = keys.get(&of).cloned().unwrap_or_default();
+                        let notice = DuplicateMessage {
+                            article_key: parsed.article_key.clone(),
+                            article_id: id,
+                            original_key: original_key.clone(),
+                            original_id: of,
+                            kind: kind.as_str().to_owned(),
+                            similarity,
+                            url: parsed.article.url.clone(),
+                            source: parsed.article.source.clone(),
+                            published_at: parsed.article.published_at,
+                            ingested_at,
+                        };
+                        outgoing.push(OutboxMessage {
+                            topic: self.duplicates_topic.clone(),
+                            key: Some(original_key.into_bytes()),
+                            payload: serde_json::to_vec(&notice).unwrap_or_default(),
+                            headers: Vec::new(),
+                        });
                         metrics::counter!("newsflow_duplicates_total", "kind" => kind.as_str())
                             .increment(1);
                         Some((of, kind.as_str(), similarity))

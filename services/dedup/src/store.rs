@@ -33,6 +33,7 @@ pub struct RejectedRow {
 #[derive(sqlx::FromRow)]
 pub struct Candidate {
     pub id: i64,
+    pub article_key: String,
     pub canonical_url: Option<String>,
     pub content_hash: i64,
     pub body: String,
@@ -55,7 +56,7 @@ pub async fn candidates(
     bands: &[i64],
 ) -> Result<Vec<Candidate>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT a.id, a.canonical_url, a.content_hash, a.body
+        "SELECT a.id, a.article_key, a.canonical_url, a.content_hash, a.body
            FROM articles a
           WHERE a.id IN (
                 SELECT id FROM articles WHERE canonical_url = ANY($1) AND duplicate_of IS NULL

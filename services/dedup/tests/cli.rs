@@ -18,14 +18,21 @@ fn check_prints_one_decision_per_article_in_order() -> anyhow::Result<()> {
         serde_json::json!({"id": "a3", "url": "https://other.example/copy", "title": "Another headline", "body": body}),
         serde_json::json!({"url": "https://news.example/nothing", "body": ""}),
     ];
-    let mut input: Vec<u8> = lines.iter().flat_map(|l| format!("{l}\n").into_bytes()).collect();
+    let mut input: Vec<u8> = lines
+        .iter()
+        .flat_map(|l| format!("{l}\n").into_bytes())
+        .collect();
     input.extend_from_slice(b"\nnot json at all\n");
     let mut child = Command::new(BIN)
         .args(["check", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
-    child.stdin.take().map(|mut s| s.write_all(&input)).transpose()?;
+    child
+        .stdin
+        .take()
+        .map(|mut s| s.write_all(&input))
+        .transpose()?;
     let out = child.wait_with_output()?;
     assert!(out.status.success());
     let decisions: Vec<serde_json::Value> = String::from_utf8(out.stdout)?
@@ -42,11 +49,22 @@ fn check_prints_one_decision_per_article_in_order() -> anyhow::Result<()> {
     assert_eq!(decisions[2]["kind"], "exact_text");
     assert_eq!(decisions[3]["decision"], "rejected");
     assert_eq!(decisions[3]["kind"], "no_text");
-    assert!(decisions[3]["reason"].as_str().is_some_and(|r| !r.is_empty()));
+    assert!(
+        decisions[3]["reason"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty())
+    );
     assert_eq!(decisions[4]["decision"], "rejected");
     assert_eq!(decisions[4]["kind"], "invalid_json");
     for d in &decisions {
-        for field in ["id", "decision", "duplicate_of", "similarity", "kind", "reason"] {
+        for field in [
+            "id",
+            "decision",
+            "duplicate_of",
+            "similarity",
+            "kind",
+            "reason",
+        ] {
             assert!(d.get(field).is_some(), "{field} missing in {d}");
         }
     }
@@ -57,30 +75,48 @@ fn run_with(env: &[(&str, &str)]) -> anyhow::Result<(bool, String)> {
     let mut cmd = Command::new(BIN);
     cmd.arg("run")
         .env_clear()
-        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+        .env(
+            "DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        )
         .env("NEWSFLOW_ADMIN_ADDR", "127.0.0.1:0")
         .env("NEWSFLOW_LOG_FORMAT", "pretty");
     for (k, v) in env {
         cmd.env(k, v);
     }
     let out = cmd.output()?;
-    Ok((out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned()))
+    Ok((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
 }
 
 #[test]
 fn bad_settings_stop_start_up_naming_the_setting() -> anyhow::Result<()> {
     let cases: [(&[(&str, &str)], &str); 6] = [
-        (&[("NEWSFLOW_NEAR_DUPLICATE_THRESHOLD", "1.7")], "near-duplicate-threshold"),
+        (
+            &[("NEWSFLOW_NEAR_DUPLICATE_THRESHOLD", "1.7")],
+            "near-duplicate-threshold",
+        ),
         (&[("NEWSFLOW_BATCH_SIZE", "0")], "batch-size"),
         (&[("DATABASE_URL", "mysql://x@y/z")], "DATABASE_URL"),
-        (&[("NEWSFLOW_INPUT_TOPIC", "bad topic!")], "NEWSFLOW_INPUT_TOPIC"),
+        (
+            &[("NEWSFLOW_INPUT_TOPIC", "bad topic!")],
+            "NEWSFLOW_INPUT_TOPIC",
+        ),
         (&[("NEWSFLOW_BATCH_LINGER_MS", "soon")], "batch-linger-ms"),
-        (&[("NEWSFLOW_KAFKA_PROPERTIES", "novalue")], "kafka-property"),
+        (
+            &[("NEWSFLOW_KAFKA_PROPERTIES", "novalue")],
+            "kafka-property",
+        ),
     ];
     for (env, named) in cases {
         let (ok, stderr) = run_with(env)?;
         assert!(!ok, "{env:?} was accepted");
-        assert!(stderr.contains(named), "{env:?}: message does not name {named}: {stderr}");
+        assert!(
+            stderr.contains(named),
+            "{env:?}: message does not name {named}: {stderr}"
+        );
     }
     Ok(())
 }

@@ -23,7 +23,9 @@ async fn synthetic_stream_seed_and_poison_end_to_end() -> anyhow::Result<()> {
     produce(stack.topic("raw"), &payloads).await?;
 
     let mut service = stack.start(&[])?;
-    stack.wait_accounted(payloads.len() as i64, Duration::from_secs(240)).await?;
+    stack
+        .wait_accounted(payloads.len() as i64, Duration::from_secs(240))
+        .await?;
 
     // Duplicate links against the ground truth.
     let rows: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
@@ -32,12 +34,22 @@ async fn synthetic_stream_seed_and_poison_end_to_end() -> anyhow::Result<()> {
     .fetch_all(&stack.db.pool)
     .await?;
     let decisions = rows.iter().filter_map(|(id, of)| {
-        Some(Decision { id: id.as_deref()?, is_duplicate: of.is_some(), duplicate_of: of.as_deref() })
+        Some(Decision {
+            id: id.as_deref()?,
+            is_duplicate: of.is_some(),
+            duplicate_of: of.as_deref(),
+        })
     });
     let s = score(&truth, decisions);
     println!(
         "dedup vs ground truth: precision {:.4} recall {:.4} (tp {} fp {} fn {} wrong original {}) per kind {:?}",
-        s.precision, s.recall, s.true_positives, s.false_positives, s.false_negatives, s.wrong_original, s.per_kind
+        s.precision,
+        s.recall,
+        s.true_positives,
+        s.false_positives,
+        s.false_negatives,
+        s.wrong_original,
+        s.per_kind
     );
     assert!(s.precision >= 0.98, "precision {}", s.precision);
     assert!(s.recall >= 0.95, "recall {}", s.recall);
@@ -59,12 +71,20 @@ async fn synthetic_stream_seed_and_poison_end_to_end() -> anyhow::Result<()> {
             .await?
             .into_iter()
             .collect();
-    let forwarded = read_topic(stack.topic("articles"), originals.len(), Duration::from_secs(60))?;
+    let forwarded = read_topic(
+        stack.topic("articles"),
+        originals.len(),
+        Duration::from_secs(60),
+    )?;
     let keys: Vec<String> = forwarded
         .iter()
         .map(|m| String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned())
         .collect();
-    assert_eq!(keys.len(), originals.len(), "every original forwarded exactly once");
+    assert_eq!(
+        keys.len(),
+        originals.len(),
+        "every original forwarded exactly once"
+    );
     assert_eq!(keys.iter().cloned().collect::<HashSet<_>>(), originals);
     let first: newsflow_core::messages::ArticleMessage =
         serde_json::from_slice(forwarded[0].payload().unwrap_or_default())?;
@@ -77,13 +97,28 @@ async fn synthetic_stream_seed_and_poison_end_to_end() -> anyhow::Result<()> {
     for m in &dlq {
         let payload = m.payload().unwrap_or_default().to_vec();
         let class = header(m, "newsflow.error.class").unwrap_or_default();
-        assert_eq!(Some(&class.as_str()), expected.get(&payload), "class of {:?}", String::from_utf8_lossy(&payload));
-        assert!(!header(m, "newsflow.error.reason").unwrap_or_default().is_empty());
-        assert_eq!(header(m, "newsflow.source.topic").as_deref(), Some(stack.topic("raw")));
+        assert_eq!(
+            Some(&class.as_str()),
+            expected.get(&payload),
+            "class of {:?}",
+            String::from_utf8_lossy(&payload)
+        );
+        assert!(
+            !header(m, "newsflow.error.reason")
+                .unwrap_or_default()
+                .is_empty()
+        );
+        assert_eq!(
+            header(m, "newsflow.source.topic").as_deref(),
+            Some(stack.topic("raw"))
+        );
         assert!(header(m, "newsflow.source.offset").is_some_and(|o| o.parse::<i64>().is_ok()));
     }
     assert_eq!(
-        stack.db.count("SELECT count(*) FROM rejected_messages").await?,
+        stack
+            .db
+            .count("SELECT count(*) FROM rejected_messages")
+            .await?,
         poison.len() as i64
     );
 
@@ -92,10 +127,18 @@ async fn synthetic_stream_seed_and_poison_end_to_end() -> anyhow::Result<()> {
     assert_eq!(status, 200);
     assert!(metrics.contains("newsflow_messages_total"), "{metrics}");
     assert!(metrics.contains("newsflow_dlq_total"));
-    assert_eq!(newsflow_testkit::http_get(service.admin, "/healthz")?.0, 200);
+    assert_eq!(
+        newsflow_testkit::http_get(service.admin, "/healthz")?.0,
+        200
+    );
 
     // SIGTERM drains and exits cleanly.
-    assert_eq!(service.terminate(Duration::from_secs(30))?, Some(0), "{}", service.log_text());
+    assert_eq!(
+        service.terminate(Duration::from_secs(30))?,
+        Some(0),
+        "{}",
+        service.log_text()
+    );
     stack.db.drop_db().await
 }
 
@@ -106,16 +149,26 @@ async fn replaying_the_same_input_adds_duplicates_not_originals() -> anyhow::Res
     produce(stack.topic("raw"), &articles).await?;
     let mut service = stack.start(&[])?;
     stack.wait_accounted(200, Duration::from_secs(120)).await?;
-    let originals = stack.db.count("SELECT count(*) FROM articles WHERE duplicate_of IS NULL").await?;
+    let originals = stack
+        .db
+        .count("SELECT count(*) FROM articles WHERE duplicate_of IS NULL")
+        .await?;
 
     // A scraper re-sends everything: each copy is recorded and linked, nothing new forwarded.
     produce(stack.topic("raw"), &articles).await?;
     stack.wait_accounted(400, Duration::from_secs(120)).await?;
     assert_eq!(
-        stack.db.count("SELECT count(*) FROM articles WHERE duplicate_of IS NULL").await?,
+        stack
+            .db
+            .count("SELECT count(*) FROM articles WHERE duplicate_of IS NULL")
+            .await?,
         originals
     );
-    let forwarded = read_topic(stack.topic("articles"), originals as usize, Duration::from_secs(30))?;
+    let forwarded = read_topic(
+        stack.topic("articles"),
+        originals as usize,
+        Duration::from_secs(30),
+    )?;
     assert_eq!(forwarded.len() as i64, originals);
     assert_eq!(service.terminate(Duration::from_secs(30))?, Some(0));
     stack.db.drop_db().await

@@ -42,6 +42,17 @@ pub enum Command {
     Text(TextArgs),
     /// Generate a synthetic stream with labelled duplicates; produce it and/or write it to a file.
     Synth(SynthArgs),
+    /// Score the duplicate links stored in Postgres against a synthetic stream's ground truth.
+    Score(ScoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Ground truth written by `synth --truth`.
+    #[arg(long)]
+    pub truth: PathBuf,
+    #[command(flatten)]
+    pub db: newsflow_runtime::config::DbArgs,
 }
 
 #[derive(Debug, Args)]
@@ -53,7 +64,7 @@ pub struct TopicsArgs {
           value_parser = clap::value_parser!(i32).range(1..=1000))]
     pub partitions: i32,
     /// Topics to create.
-    #[arg(long = "topic", default_values = ["news.articles.raw", "news.articles", "news.articles.dlq", "news.events"])]
+    #[arg(long = "topic", default_values = ["news.articles.raw", "news.articles", "news.articles.duplicates", "news.articles.dlq", "news.events"])]
     pub topics: Vec<String>,
 }
 
@@ -175,7 +186,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Synth(args) => synth(args).await,
+        Command::Score(args) => score_run(&args).await,
     }
+}
+
+/// Prints precision/recall of the stored duplicate links against the ground truth as JSON.
+async fn score_run(args: &ScoreArgs) -> anyhow::Result<()> {
+    args.db.validate().map_err(anyhow::Error::msg)?;
+    let text = std::fs::read_to_string(&args.truth)
+        .with_context(|| format!("cannot read {}", args.truth.display()))?;
+    let truth: Vec<newsflow_core::synth::Truth> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()
+        .context("the truth file is not JSONL of truth records")?;
+    let pool = newsflow_runtime::db::connect(&args.db, Duration::from_secs(10)).await?;
+    let rows: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT a.external_id, o.external_id FROM articles a LEFT JOIN articles o ON o.id = a.duplicate_of",
+    )
+    .fetch_all(&pool)
+    .await?;
+    let decisions = rows.iter().filter_map(|(id, of)| {
+        Some(newsflow_core::synth::Decision {
+            id: id.as_deref()?,
+            is_duplicate: of.is_some(),
+            duplicate_of: of.as_deref(),
+        })
+    });
+    let score = newsflow_core::synth::score(&truth, decisions);
+    println!("{}", serde_json::to_string_pretty(&score)?);
+    Ok(())
 }
 
 fn parse_date(raw: &str) -> anyhow::Result<DateTime<Utc>> {

@@ -70,6 +70,11 @@ pub struct Truth {
     pub kind: TruthKind,
     /// The id of the article this one duplicates; `None` for originals and same_topic.
     pub original_id: Option<String>,
+    /// For same_topic articles, the id of the recent article (an original or another
+    /// same_topic article) whose story this one retells; `None` otherwise. Additional
+    /// field: absent from older truth files and omitted from JSON when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
@@ -461,10 +466,12 @@ impl Iterator for Generator {
         let kind = self.draw_kind();
         let format = self.format();
         let id = self.id(self.n);
-        let (json, original_id) = match kind {
+        let (json, original_id, topic_of) = match kind {
             TruthKind::Original | TruthKind::SameTopic => {
+                let mut topic_of = None;
                 let story = if kind == TruthKind::SameTopic {
                     let src = self.pick_recent();
+                    topic_of = Some(self.ring[src].id.clone());
                     let mut s = self.ring[src].story;
                     // Another report of the same story: same actors and topic, the action
                     // and place sometimes told differently.
@@ -486,7 +493,7 @@ impl Iterator for Generator {
                 };
                 let json = render::to_json(format, &meta, &kept.doc, &mut self.rng);
                 self.keep(kept);
-                (json, None)
+                (json, None, topic_of)
             }
             _ => {
                 let src = self.pick_recent();
@@ -506,7 +513,7 @@ impl Iterator for Generator {
                     authors: &authors,
                 };
                 let json = render::to_json(format, &meta, &doc, &mut self.rng);
-                (json, Some(self.ring[src].id.clone()))
+                (json, Some(self.ring[src].id.clone()), None)
             }
         };
         self.n += 1;
@@ -516,6 +523,7 @@ impl Iterator for Generator {
                 id,
                 kind,
                 original_id,
+                topic_of,
             },
         })
     }

@@ -119,8 +119,7 @@ pub fn score<'a>(
             }
         }
         if t.kind.is_duplicate() {
-            let together = decision.is_some()
-                && system_root(id) == system_root(root(&truths, id));
+            let together = decision.is_some() && system_root(id) == system_root(root(&truths, id));
             if !together {
                 fn_ += 1;
             }

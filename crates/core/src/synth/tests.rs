@@ -341,6 +341,7 @@ fn score_counts_hand_made_case() {
         id: id.to_owned(),
         kind,
         original_id: orig.map(str::to_owned),
+        topic_of: None,
     };
     let truth = vec![
         t("o1", TruthKind::Original, None),
@@ -510,6 +511,7 @@ fn truth_serialises_with_snake_case_kinds() {
         id: "syn-1-5".into(),
         kind: TruthKind::LightEdit,
         original_id: Some("syn-1-2".into()),
+        topic_of: None,
     };
     let json = serde_json::to_string(&t).unwrap_or_default();
     assert_eq!(
@@ -517,4 +519,16 @@ fn truth_serialises_with_snake_case_kinds() {
         r#"{"id":"syn-1-5","kind":"light_edit","original_id":"syn-1-2"}"#
     );
     assert_eq!(serde_json::from_str::<Truth>(&json).ok(), Some(t));
+    let same = Truth {
+        id: "syn-1-6".into(),
+        kind: TruthKind::SameTopic,
+        original_id: None,
+        topic_of: Some("syn-1-3".into()),
+    };
+    let json = serde_json::to_string(&same).unwrap_or_default();
+    assert_eq!(
+        json,
+        r#"{"id":"syn-1-6","kind":"same_topic","original_id":null,"topic_of":"syn-1-3"}"#
+    );
+    assert_eq!(serde_json::from_str::<Truth>(&json).ok(), Some(same));
 }

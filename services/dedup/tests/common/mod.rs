@@ -20,8 +20,12 @@ pub struct Stack {
 impl Stack {
     pub async fn new(partitions: i32) -> anyhow::Result<Self> {
         let db = TestDb::new().await?;
-        let topics = newsflow_testkit::topics(&["raw", "articles", "dlq"], partitions).await?;
-        Ok(Self { db, topics, group: newsflow_testkit::unique("dedup") })
+        let topics = newsflow_testkit::topics(&["raw", "articles", "duplicates", "dlq"], partitions).await?;
+        Ok(Self {
+            db,
+            topics,
+            group: newsflow_testkit::unique("dedup"),
+        })
     }
 
     pub fn topic(&self, name: &str) -> &str {
@@ -35,6 +39,7 @@ impl Stack {
             ("NEWSFLOW_INPUT_TOPIC", self.topic("raw").to_owned()),
             ("NEWSFLOW_OUTPUT_TOPIC", self.topic("articles").to_owned()),
             ("NEWSFLOW_DLQ_TOPIC", self.topic("dlq").to_owned()),
+            ("NEWSFLOW_DUPLICATES_TOPIC", self.topic("duplicates").to_owned()),
             ("NEWSFLOW_GROUP", self.group.clone()),
             ("NEWSFLOW_SHUTDOWN_GRACE_MS", "15000".to_owned()),
         ];
@@ -47,7 +52,10 @@ impl Stack {
     /// Rows recorded for input messages: articles plus rejected messages.
     pub async fn accounted(&self) -> anyhow::Result<i64> {
         Ok(self.db.count("SELECT count(*) FROM articles").await?
-            + self.db.count("SELECT count(*) FROM rejected_messages").await?)
+            + self
+                .db
+                .count("SELECT count(*) FROM rejected_messages")
+                .await?)
     }
 
     /// Waits until `n` input messages are accounted for and the outbox is empty.
@@ -58,10 +66,12 @@ impl Stack {
         })
         .await;
         if let Err(e) = waited {
-            anyhow::bail!("{e}: {} of {n} messages accounted for", self.accounted().await?);
+            anyhow::bail!(
+                "{e}: {} of {n} messages accounted for",
+                self.accounted().await?
+            );
         }
-        async { Ok::<(), anyhow::Error>(()) }
-        .await?;
+        async { Ok::<(), anyhow::Error>(()) }.await?;
         let got = self.accounted().await?;
         anyhow::ensure!(got == n, "{got} rows for {n} input messages");
         Ok(())
@@ -70,7 +80,12 @@ impl Stack {
 
 /// A synthetic stream with its ground truth.
 pub fn synthetic(seed: u64, articles: usize, mean_words: usize) -> (Vec<Vec<u8>>, Vec<Truth>) {
-    let config = SynthConfig { seed, articles, mean_words, ..SynthConfig::default() };
+    let config = SynthConfig {
+        seed,
+        articles,
+        mean_words,
+        ..SynthConfig::default()
+    };
     Generator::new(config)
         .map(|a| (serde_json::to_vec(&a.json).unwrap_or_default(), a.truth))
         .unzip()
@@ -93,7 +108,10 @@ pub fn poison() -> Vec<(Vec<u8>, &'static str)> {
 }
 
 pub fn seed_sample() -> anyhow::Result<Vec<u8>> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/samples/seed-article.txt");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/samples/seed-article.txt"
+    );
     let text = std::fs::read_to_string(path)?;
     let published = chrono::DateTime::parse_from_rfc3339("2024-06-19T12:00:00Z")?.to_utc();
     let json = newsflow_core::synth::plain_text_article(

@@ -1,0 +1,286 @@
+//! Extraction end to end through the real broker and Postgres, with dedup in front of it:
+//! the seed sample (and syndicated copies of it) plus a synthetic stream in; the expected
+//! events and mentions in Postgres and on news.events; replays and crashes change nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+use newsflow_core::coding::{Coder, Document};
+use newsflow_core::messages::{ArticleMessage, EventMessage};
+use newsflow_core::synth::{Generator, SynthConfig, plain_text_article};
+use newsflow_testkit::{Service, TestDb, eventually, produce, read_topic, unique};
+use rdkafka::Message;
+
+const EXTRACT: &str = env!("CARGO_BIN_EXE_newsflow-extract");
+
+fn dedup_bin() -> std::path::PathBuf {
+    // The dedup binary is built by the same workspace build, next to this one.
+    Path::new(EXTRACT).with_file_name("newsflow-dedup")
+}
+
+struct Stack {
+    db: TestDb,
+    topics: HashMap<String, String>,
+    run: String,
+}
+
+impl Stack {
+    async fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            db: TestDb::new().await?,
+            topics: newsflow_testkit::topics(&["raw", "articles", "duplicates", "dlq", "events"], 4).await?,
+            run: unique("x"),
+        })
+    }
+
+    fn topic(&self, t: &str) -> &str {
+        &self.topics[t]
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("DATABASE_URL", self.db.url.clone()),
+            ("NEWSFLOW_INPUT_TOPIC", self.topic("raw").to_owned()),
+            ("NEWSFLOW_OUTPUT_TOPIC", self.topic("articles").to_owned()),
+            ("NEWSFLOW_ARTICLES_TOPIC", self.topic("articles").to_owned()),
+            ("NEWSFLOW_DUPLICATES_TOPIC", self.topic("duplicates").to_owned()),
+            ("NEWSFLOW_DLQ_TOPIC", self.topic("dlq").to_owned()),
+            ("NEWSFLOW_EVENTS_TOPIC", self.topic("events").to_owned()),
+        ]
+    }
+
+    fn start(&self, bin: &Path, service: &str, instance: &str, extra: &[(&'static str, String)]) -> anyhow::Result<Service> {
+        let mut env = self.env();
+        env.push(("NEWSFLOW_GROUP", format!("{}-{service}", self.run)));
+        env.push(("NEWSFLOW_INSTANCE_ID", format!("{service}-{instance}")));
+        env.extend(extra.iter().cloned());
+        let mut s = Service::start(bin, &["run"], &env)?;
+        s.wait_ready(Duration::from_secs(60))?;
+        Ok(s)
+    }
+
+    /// Waits until every original is extracted, every copy notice applied and the outbox empty.
+    async fn wait_extracted(&self, inputs: i64) -> anyhow::Result<()> {
+        let db = &self.db;
+        let waited = eventually(Duration::from_secs(240), || async {
+            let stored = db.count("SELECT count(*) FROM articles").await?;
+            let pending = db.count("SELECT count(*) FROM articles WHERE duplicate_of IS NULL AND extracted_at IS NULL").await?;
+            let outbox = db.count("SELECT count(*) FROM outbox").await?;
+            let lag = db.count(&format!(
+                "SELECT coalesce(sum(next_offset), 0)::bigint FROM consumer_offsets WHERE consumer_group = '{}-extract'",
+                self.run
+            )).await?;
+            let forwarded = db.count("SELECT count(*) FROM articles").await?; // every article is one message downstream
+            Ok(stored == inputs && pending == 0 && outbox == 0 && lag >= forwarded)
+        })
+        .await;
+        if let Err(e) = waited {
+            anyhow::bail!(
+                "{e}: articles {}, unextracted {}",
+                db.count("SELECT count(*) FROM articles").await?,
+                db.count("SELECT count(*) FROM articles WHERE duplicate_of IS NULL AND extracted_at IS NULL").await?
+            );
+        }
+        Ok(())
+    }
+}
+
+fn seed_text() -> anyhow::Result<String> {
+    Ok(std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/samples/seed-article.txt"))?)
+}
+
+fn at(day: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    Ok(chrono::DateTime::parse_from_rfc3339(&format!("{day}T09:00:00Z"))?.to_utc())
+}
+
+/// The seed sample from its outlet and two syndicated copies from others.
+fn seed_articles() -> anyhow::Result<Vec<Vec<u8>>> {
+    let text = seed_text()?;
+    let published = at("2024-06-19")?;
+    let mut out = Vec::new();
+    for (id, outlet) in [("seed", "seed.example"), ("seed-copy-1", "wire.example"), ("seed-copy-2", "daily.example")] {
+        let mut body = text.clone();
+        if id != "seed" {
+            body = format!("{body}\nCopyright 2024 {outlet}. All rights reserved.");
+        }
+        let json = plain_text_article(&body, id, &format!("https://{outlet}/world/{id}"), outlet, published);
+        out.push(serde_json::to_vec(&json)?);
+    }
+    Ok(out)
+}
+
+fn synthetic(n: usize) -> Vec<Vec<u8>> {
+    let config = SynthConfig { seed: 5, articles: n, mean_words: 250, ..SynthConfig::default() };
+    Generator::new(config).map(|a| serde_json::to_vec(&a.json).unwrap_or_default()).collect()
+}
+
+/// Mentions the coder finds in the originals forwarded on news.articles: what Postgres must hold.
+fn expected_mentions(articles: &[rdkafka::message::OwnedMessage]) -> anyhow::Result<usize> {
+    let coder = Coder::embedded()?;
+    let mut n = 0;
+    let mut seen = HashSet::new();
+    for m in articles {
+        let a: ArticleMessage = serde_json::from_slice(m.payload().unwrap_or_default())?;
+        if !seen.insert(a.article_id) {
+            continue;
+        }
+        let published = a.published_at.unwrap_or(a.ingested_at).date_naive();
+        // Mentions are unique per (event, article, sentence, action): count them that way.
+        let keys: HashSet<(String, usize, usize)> = coder
+            .code(&Document { title: a.title.as_deref(), text: &a.text, published })
+            .into_iter()
+            .map(|m| (m.event_id(), m.sentence_no, m.action_start))
+            .collect();
+        n += keys.len();
+    }
+    Ok(n)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seed_sample_becomes_merged_events_with_copies_counted() -> anyhow::Result<()> {
+    let stack = Stack::new().await?;
+    let mut inputs = seed_articles()?;
+    inputs.extend(synthetic(300));
+    produce(stack.topic("raw"), &inputs).await?;
+    let mut dedup = stack.start(&dedup_bin(), "dedup", "0", &[])?;
+    let mut extract = stack.start(Path::new(EXTRACT), "extract", "0", &[])?;
+    stack.wait_extracted(inputs.len() as i64).await?;
+    let pool = &stack.db.pool;
+
+    // The treaty signing: one event per direction, dated 2024-06-19, its reports merged.
+    let treaty: Vec<(String, String, Option<String>, i32, i32, i32)> = sqlx::query_as(
+        "SELECT event_id, source_code, target_code, num_mentions, num_articles, num_sources FROM events
+          WHERE cameo_code = '057' AND event_date = '2024-06-19'
+            AND source_country IN ('RUS', 'PRK') AND target_country IN ('RUS', 'PRK')",
+    )
+    .fetch_all(pool)
+    .await?;
+    println!("treaty events: {treaty:?}");
+    assert!(!treaty.is_empty(), "no treaty signing event");
+    for (_, _, _, mentions, articles, sources) in &treaty {
+        // Three reports in the seed, times the original and its two syndicated copies.
+        assert!(*mentions >= 6, "treaty reports not merged: {mentions} mentions");
+        assert_eq!(*articles, 3, "the syndicated copies count as articles");
+        assert_eq!(*sources, 3, "and as outlets");
+    }
+
+    // The seed and its copies are one story; the treaty events belong to it.
+    let seed_stories: Vec<Option<i64>> = sqlx::query_scalar(
+        "SELECT DISTINCT story_id FROM articles WHERE external_id LIKE 'seed%'",
+    )
+    .fetch_all(pool)
+    .await?;
+    assert_eq!(seed_stories.len(), 1);
+    assert!(seed_stories[0].is_some());
+    let story: (i32, i32, i32) = sqlx::query_as(
+        "SELECT article_count, copy_count, source_count FROM stories WHERE id = $1",
+    )
+    .bind(seed_stories[0])
+    .fetch_one(pool)
+    .await?;
+    assert_eq!(story, (1, 2, 3));
+    let treaty_story: Option<i64> = sqlx::query_scalar(
+        "SELECT story_id FROM events WHERE event_id = $1",
+    )
+    .bind(&treaty[0].0)
+    .fetch_one(pool)
+    .await?;
+    assert_eq!(treaty_story, seed_stories[0]);
+    assert_eq!(stack.db.count("SELECT count(*) FROM articles WHERE story_id IS NULL").await?, 0);
+
+    // No "Putin meets Putin" self-event, and the seed yields a short list of distinct events.
+    let self_events = stack.db.count("SELECT count(*) FROM events WHERE source_name = target_name").await?;
+    assert_eq!(self_events, 0);
+    let seed_events = stack.db.count(
+        "SELECT count(DISTINCT m.event_id) FROM event_mentions m JOIN articles a ON a.id = m.article_id
+          WHERE a.external_id = 'seed'",
+    ).await?;
+    println!("distinct events in the seed sample: {seed_events}");
+    assert!((5..=40).contains(&seed_events), "{seed_events} events from the seed");
+
+    // Every original's mentions are stored once; copies carry their original's mentions.
+    let forwarded = read_topic(stack.topic("articles"), 1, Duration::from_secs(30))?;
+    let expected = expected_mentions(&forwarded)?;
+    assert_eq!(stack.db.count("SELECT count(*) FROM event_mentions WHERE NOT is_copy").await?, expected as i64);
+    let copies = stack.db.count("SELECT count(*) FROM event_mentions WHERE is_copy").await?;
+    let copy_expected = stack.db.count(
+        "SELECT count(*) FROM event_mentions m JOIN articles d ON d.duplicate_of = m.article_id WHERE NOT m.is_copy",
+    ).await?;
+    assert_eq!(copies, copy_expected);
+
+    // news.events: every event, the last message per key matching Postgres.
+    let total_events = stack.db.count("SELECT count(*) FROM events").await?;
+    let published = read_topic(stack.topic("events"), total_events as usize, Duration::from_secs(60))?;
+    let mut latest: HashMap<String, EventMessage> = HashMap::new();
+    for m in &published {
+        let e: EventMessage = serde_json::from_slice(m.payload().unwrap_or_default())?;
+        assert_eq!(m.key(), Some(e.event_id.as_bytes()));
+        latest.insert(e.event_id.clone(), e);
+    }
+    assert_eq!(latest.len() as i64, total_events, "every event published");
+    for (event_id, _, _, mentions, _, _) in &treaty {
+        let e = &latest[event_id];
+        assert_eq!(e.num_mentions, *mentions);
+        assert!(!e.evidence.is_empty() && e.evidence.len() <= 5);
+        assert!(e.evidence.iter().any(|ev| ev.url.as_deref().is_some_and(|u| u.contains("seed"))));
+    }
+
+    // Replaying news.articles from the start changes nothing.
+    let before: Vec<(String, i32, i32)> =
+        sqlx::query_as("SELECT event_id, num_mentions, num_articles FROM events ORDER BY event_id").fetch_all(pool).await?;
+    assert_eq!(extract.terminate(Duration::from_secs(30))?, Some(0));
+    sqlx::query("DELETE FROM consumer_offsets WHERE consumer_group = $1")
+        .bind(format!("{}-extract", stack.run))
+        .execute(pool)
+        .await?;
+    let replay = stack.run.clone() + "-replay";
+    let mut extract = stack.start(Path::new(EXTRACT), "extract", "0", &[("NEWSFLOW_GROUP", replay.clone())])?;
+    eventually(Duration::from_secs(120), || async {
+        Ok(stack.db.count(&format!(
+            "SELECT coalesce(sum(next_offset), 0)::bigint FROM consumer_offsets WHERE consumer_group = '{replay}'"
+        )).await? >= forwarded.len() as i64)
+    }).await?;
+    let after: Vec<(String, i32, i32)> =
+        sqlx::query_as("SELECT event_id, num_mentions, num_articles FROM events ORDER BY event_id").fetch_all(pool).await?;
+    assert_eq!(before, after, "a replay changed the events");
+
+    assert_eq!(extract.terminate(Duration::from_secs(30))?, Some(0));
+    assert_eq!(dedup.terminate(Duration::from_secs(30))?, Some(0));
+    stack.db.drop_db().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_mid_stream_loses_and_duplicates_no_mention() -> anyhow::Result<()> {
+    let stack = Stack::new().await?;
+    let mut inputs = seed_articles()?;
+    inputs.extend(synthetic(600));
+    produce(stack.topic("raw"), &inputs).await?;
+    let mut dedup = stack.start(&dedup_bin(), "dedup", "0", &[])?;
+    let small = [("NEWSFLOW_BATCH_SIZE", "20".to_owned())];
+    for stop_at in [100, 300] {
+        let mut extract = stack.start(Path::new(EXTRACT), "extract", "0", &small)?;
+        eventually(Duration::from_secs(180), || async {
+            Ok(stack.db.count("SELECT count(*) FROM articles WHERE extracted_at IS NOT NULL").await? >= stop_at)
+        }).await?;
+        extract.kill()?;
+    }
+    let mut extract = stack.start(Path::new(EXTRACT), "extract", "0", &small)?;
+    stack.wait_extracted(inputs.len() as i64).await?;
+
+    let forwarded = read_topic(stack.topic("articles"), 1, Duration::from_secs(30))?;
+    let expected = expected_mentions(&forwarded)?;
+    assert_eq!(stack.db.count("SELECT count(*) FROM event_mentions WHERE NOT is_copy").await?, expected as i64);
+    let bad_counts = stack.db.count(
+        "SELECT count(*) FROM events e WHERE num_mentions <> (SELECT count(*) FROM event_mentions m WHERE m.event_id = e.event_id)",
+    ).await?;
+    assert_eq!(bad_counts, 0, "event counts disagree with their mentions");
+    let total_events = stack.db.count("SELECT count(*) FROM events").await?;
+    let published = read_topic(stack.topic("events"), total_events as usize, Duration::from_secs(60))?;
+    let keys: HashSet<Vec<u8>> = published.iter().filter_map(|m| m.key().map(<[u8]>::to_vec)).collect();
+    assert_eq!(keys.len() as i64, total_events, "every event id reached news.events");
+
+    assert_eq!(extract.terminate(Duration::from_secs(30))?, Some(0));
+    assert_eq!(dedup.terminate(Duration::from_secs(30))?, Some(0));
+    stack.db.drop_db().await
+}
