@@ -1,0 +1,186 @@
+//! The HTTP API against the known fixture: the same rows as JSON, bounded and validated
+//! parameters (400 naming the parameter), SVG charts and the admin endpoints.
+
+mod common;
+
+use common::{Server, TREATY, fixture_db};
+
+#[tokio::test]
+async fn api_serves_the_reports_as_json() -> anyhow::Result<()> {
+    let db = fixture_db().await?;
+    let server = Server::start(&db.url)?;
+    let range = "from=2024-06-19&to=2024-06-21";
+
+    let daily = server.get_json(&format!("/api/events/daily?{range}"))?;
+    assert_eq!(daily["filters"]["from"], "2024-06-19");
+    assert_eq!(daily["rows"].as_array().map(Vec::len), Some(5));
+    assert_eq!(daily["rows"][1]["root_code"], 5);
+    assert_eq!(daily["rows"][1]["mentions"], 3);
+
+    let dyads = server.get_json(&format!("/api/dyads?{range}&limit=2"))?;
+    assert_eq!(dyads["rows"].as_array().map(Vec::len), Some(2));
+    assert_eq!(dyads["rows"][0]["source_code"], "RUSGOV");
+    assert_eq!(dyads["rows"][0]["target_code"], "PRKGOV");
+    assert_eq!(dyads["rows"][0]["events"], 2);
+
+    let actors = server.get_json(&format!("/api/actors?{range}&country=KOR"))?;
+    let codes: Vec<&str> = actors["rows"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|r| r["actor_code"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(codes, ["KORGOV", "RUSGOV", "USAGOV"]);
+
+    let events = server.get_json(&format!("/api/events?{range}&code=057"))?;
+    assert_eq!(events["rows"][0]["event_id"], TREATY);
+
+    let event = server.get_json(&format!("/api/events/{TREATY}"))?;
+    assert_eq!(event["event"]["cameo_code"], "057");
+    assert_eq!(event["mentions"].as_array().map(Vec::len), Some(3));
+
+    let stories = server.get_json(&format!("/api/stories?{range}&story=1"))?;
+    assert_eq!(stories["rows"][0]["articles"], 3);
+    assert_eq!(stories["rows"][0]["outlets"][2], "yahoo.com");
+
+    let dups = server.get_json(&format!("/api/duplicates?{range}"))?;
+    assert_eq!(dups["rows"].as_array().map(Vec::len), Some(4));
+    let dlq = server.get_json(&format!("/api/dlq?{range}"))?;
+    assert_eq!(dlq["rows"][0]["error_class"], "invalid_json");
+    assert_eq!(dlq["rows"][0]["messages"], 2);
+
+    // No dates: the 30 days up to the newest event.
+    let default = server.get_json("/api/events/daily")?;
+    assert_eq!(default["filters"]["to"], "2024-06-21");
+    assert_eq!(default["filters"]["from"], "2024-05-23");
+    assert_eq!(default["rows"].as_array().map(Vec::len), Some(6));
+    drop(server);
+    db.drop_db().await
+}
+
+#[tokio::test]
+async fn api_rejects_bad_parameters_with_400_naming_them() -> anyhow::Result<()> {
+    let db = fixture_db().await?;
+    let server = Server::start(&db.url)?;
+    for (path, parameter) in [
+        ("/api/events/daily?from=2024-02-30", "from"),
+        ("/api/dyads?from=2024-01-01&to=2025-06-01", "to"),
+        ("/api/dyads?from=2024-06-02&to=2024-06-01", "from"),
+        ("/api/actors?limit=1001", "limit"),
+        ("/api/actors?limit=-1", "limit"),
+        ("/api/events?quad_class=0", "quad_class"),
+        ("/api/events?code=abc", "code"),
+        ("/api/events?country=NorthKorea", "country"),
+        ("/api/events?actor=R%27%3B", "actor"),
+        ("/api/stories?story=x", "story"),
+        ("/api/stories?actor=RUS", "query"),
+        ("/api/dlq?colour=red", "query"),
+        ("/api/events/bad%20id", "id"),
+        ("/charts/timeline.svg?to=someday", "to"),
+    ] {
+        let (status, body) = server.get(path)?;
+        assert_eq!(status, 400, "{path}: {body}");
+        let error: serde_json::Value = serde_json::from_str(&body)?;
+        assert_eq!(error["parameter"], parameter, "{path}: {body}");
+        assert!(
+            error["error"]
+                .as_str()
+                .is_some_and(|e| e.contains(parameter)),
+            "{path}: {body}"
+        );
+    }
+    let (status, _) = server.get("/api/events/00000000000000000000000000000000")?;
+    assert_eq!(status, 404);
+    let (status, _) = server.get("/charts/pie.svg")?;
+    assert_eq!(status, 404);
+    // The HTML page says what is wrong too, with the same status.
+    let (status, body) = server.get("/?quad_class=9")?;
+    assert_eq!(status, 400);
+    assert!(body.contains("Invalid quad_class"), "{body}");
+    drop(server);
+    db.drop_db().await
+}
+
+#[tokio::test]
+async fn charts_and_admin_endpoints() -> anyhow::Result<()> {
+    common::ensure_chromium_and_fonts()?;
+    let db = fixture_db().await?;
+    let server = Server::start(&db.url)?;
+    for (name, needle) in [
+        ("timeline", "Events per day by quad class"),
+        ("dyads", "RUSGOV → PRKGOV"),
+        ("actors", "PRKGOV"),
+    ] {
+        let (status, body) =
+            server.get(&format!("/charts/{name}.svg?from=2024-06-15&to=2024-06-25"))?;
+        assert_eq!(status, 200, "{name}: {body}");
+        assert!(body.starts_with("<svg") && body.contains(needle), "{name}");
+    }
+    let admin = server.service.admin;
+    let (status, body) = newsflow_testkit::http_get(admin, "/healthz")?;
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    let (status, body) = newsflow_testkit::http_get(admin, "/readyz")?;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"database\":\"ok\""));
+    let (status, body) = newsflow_testkit::http_get(admin, "/metrics")?;
+    assert_eq!(status, 200);
+    assert!(body.contains("report_http_requests_total"), "{body}");
+    drop(server);
+    db.drop_db().await
+}
+
+#[tokio::test]
+async fn serve_stops_cleanly_on_sigterm() -> anyhow::Result<()> {
+    let db = fixture_db().await?;
+    let mut server = Server::start(&db.url)?;
+    let code = server
+        .service
+        .terminate(std::time::Duration::from_secs(20))?;
+    assert_eq!(code, Some(0), "log:\n{}", server.service.log_text());
+    db.drop_db().await
+}
+
+#[tokio::test]
+async fn serve_and_cli_work_as_an_analyst_login() -> anyhow::Result<()> {
+    let db = fixture_db().await?;
+    // A deployment's login user for the report service: a member of newsflow_analyst.
+    let user = newsflow_testkit::unique("report_analyst");
+    sqlx::query(&format!(
+        "CREATE ROLE {user} LOGIN IN ROLE newsflow_analyst"
+    ))
+    .execute(&db.pool)
+    .await?;
+    let url = db.url.replacen("postgres@", &format!("{user}@"), 1);
+    anyhow::ensure!(
+        url != db.url,
+        "cannot derive a URL for {user} from {}",
+        db.url
+    );
+    let result = async {
+        let server = Server::start(&url)?;
+        let dyads = server.get_json("/api/dyads?from=2024-06-19&to=2024-06-21")?;
+        assert_eq!(dyads["rows"][0]["source_code"], "RUSGOV");
+        let (status, _) = server.get("/?from=2024-06-19&to=2024-06-21")?;
+        assert_eq!(status, 200);
+        let out = common::run(&url, &["event", TREATY, "--format", "json"])?;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The same login cannot write.
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await?;
+        let err = sqlx::query("DELETE FROM events")
+            .execute(&mut conn)
+            .await
+            .err();
+        assert!(err.is_some_and(|e| e.to_string().contains("permission denied")));
+        anyhow::Ok(())
+    }
+    .await;
+    db.drop_db().await?;
+    let admin = newsflow_testkit::admin_database_url();
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await?;
+    sqlx::query(&format!("DROP ROLE IF EXISTS {user}"))
+        .execute(&mut conn)
+        .await?;
+    result
+}
