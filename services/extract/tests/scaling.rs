@@ -1,0 +1,169 @@
+//! Horizontal scaling and rebalancing, proven on the local broker: while a stream flows, dedup
+//! and extract go from 1 to 3 replicas each as separate processes, and replicas leave with
+//! SIGTERM and die with SIGKILL (and come back, as an orchestrator restarts them). Every article
+//! and event must land exactly once in Postgres and every id reach the output topics.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use common::{EXTRACT, Stack, dedup_bin, expected_mentions, seed_articles, synthetic};
+use newsflow_testkit::{Service, eventually, produce, read_topic};
+use rdkafka::Message;
+
+/// A replica slot. Static membership (`NEWSFLOW_INSTANCE_ID`) lets a killed replica's partitions
+/// return with its restart; dynamic members leave the group cleanly on SIGTERM. (The local broker
+/// never evicts a SIGKILLed dynamic member; Apache Kafka does after the session timeout.)
+fn start(stack: &Stack, service: &str, slot: &str, static_member: bool) -> anyhow::Result<Service> {
+    let bin = if service == "dedup" {
+        dedup_bin()
+    } else {
+        Path::new(EXTRACT).to_path_buf()
+    };
+    let batches = [("NEWSFLOW_BATCH_SIZE", "25".to_owned())];
+    if static_member {
+        stack.start(&bin, service, slot, &batches)
+    } else {
+        // Same group, no instance id: dynamic membership.
+        let mut env = stack.env();
+        env.push(("NEWSFLOW_GROUP", format!("{}-{service}", stack.run)));
+        env.extend(batches);
+        let mut s = Service::start(&bin, &["run"], &env)?;
+        s.wait_ready(Duration::from_secs(60))?;
+        Ok(s)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_join_leave_and_die_mid_stream_without_loss_or_duplicates() -> anyhow::Result<()> {
+    let stack = Stack::new().await?;
+    let mut stream = seed_articles()?;
+    stream.extend(synthetic(900));
+    let waves: Vec<&[Vec<u8>]> = stream.chunks(stream.len() / 3 + 1).collect();
+    let accounted = || async { stack.db.count("SELECT count(*) FROM articles").await };
+    let extracted = || async {
+        stack
+            .db
+            .count("SELECT count(*) FROM articles WHERE extracted_at IS NOT NULL")
+            .await
+    };
+
+    // One replica each, first wave.
+    produce(stack.topic("raw"), waves[0]).await?;
+    let mut d0 = start(&stack, "dedup", "0", true)?;
+    let mut x0 = start(&stack, "extract", "0", true)?;
+    eventually(Duration::from_secs(120), || async {
+        Ok(accounted().await? >= 150 && extracted().await? >= 50)
+    })
+    .await?;
+
+    // Scale to three each while the second wave flows.
+    let wave = tokio::spawn({
+        let topic = stack.topic("raw").to_owned();
+        let messages = waves[1].to_vec();
+        async move { produce(&topic, &messages).await }
+    });
+    let mut d1 = start(&stack, "dedup", "1", false)?;
+    let mut d2 = start(&stack, "dedup", "2", false)?;
+    let mut x1 = start(&stack, "extract", "1", false)?;
+    let mut x2 = start(&stack, "extract", "2", false)?;
+    wave.await??;
+    let before = accounted().await?;
+    eventually(Duration::from_secs(120), || async {
+        Ok(accounted().await? >= before + 100)
+    })
+    .await?;
+
+    // Remove replicas mid-stream: graceful leaves and hard kills (restarted under their name).
+    produce(stack.topic("raw"), waves[2]).await?;
+    assert_eq!(
+        d1.terminate(Duration::from_secs(30))?,
+        Some(0),
+        "{}",
+        d1.log_text()
+    );
+    assert_eq!(
+        x2.terminate(Duration::from_secs(30))?,
+        Some(0),
+        "{}",
+        x2.log_text()
+    );
+    d0.kill()?;
+    x0.kill()?;
+    let mut d0 = start(&stack, "dedup", "0", true)?;
+    let mut x0 = start(&stack, "extract", "0", true)?;
+
+    stack.wait_extracted(stream.len() as i64).await?;
+
+    // Every article exactly once.
+    assert_eq!(accounted().await?, stream.len() as i64);
+    assert_eq!(
+        stack
+            .db
+            .count("SELECT count(DISTINCT (src_partition, src_offset)) FROM articles")
+            .await?,
+        stream.len() as i64
+    );
+    // Every original on news.articles (keys), every mention exactly once, counts consistent.
+    let originals: HashSet<String> =
+        sqlx::query_scalar("SELECT article_key FROM articles WHERE duplicate_of IS NULL")
+            .fetch_all(&stack.db.pool)
+            .await?
+            .into_iter()
+            .collect();
+    let forwarded = read_topic(
+        stack.topic("articles"),
+        originals.len(),
+        Duration::from_secs(60),
+    )?;
+    let keys: HashSet<String> = forwarded
+        .iter()
+        .map(|m| String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned())
+        .collect();
+    assert_eq!(keys, originals);
+    let expected = expected_mentions(&forwarded)?;
+    assert_eq!(
+        stack
+            .db
+            .count("SELECT count(*) FROM event_mentions WHERE NOT is_copy")
+            .await?,
+        expected as i64
+    );
+    assert_eq!(
+        stack.db.count(
+            "SELECT count(*) FROM events e WHERE num_mentions <> (SELECT count(*) FROM event_mentions m WHERE m.event_id = e.event_id)"
+        ).await?,
+        0
+    );
+    // Every event id on news.events.
+    let events = stack.db.count("SELECT count(*) FROM events").await?;
+    let published = read_topic(
+        stack.topic("events"),
+        events as usize,
+        Duration::from_secs(60),
+    )?;
+    let event_keys: HashSet<Vec<u8>> = published
+        .iter()
+        .filter_map(|m| m.key().map(<[u8]>::to_vec))
+        .collect();
+    assert_eq!(event_keys.len() as i64, events);
+    println!(
+        "{} articles ({} originals), {} mentions, {} events through 1 → 3 replicas, 2 SIGTERMs and 2 SIGKILLs",
+        stream.len(),
+        originals.len(),
+        expected,
+        events
+    );
+
+    for s in [&mut d0, &mut d2, &mut x0, &mut x1] {
+        assert_eq!(
+            s.terminate(Duration::from_secs(30))?,
+            Some(0),
+            "{}",
+            s.log_text()
+        );
+    }
+    stack.db.drop_db().await
+}
