@@ -4,12 +4,14 @@
 #   2. the dedup service over a backlog of BENCH_ARTICLES synthetic articles (~30% duplicates)
 #      in Kafka, through broker and Postgres: articles/s, CPU seconds per 1,000, peak RSS
 #   3. the extract service over the originals dedup forwarded: the same figures
-# Usage: scripts/bench.sh            (BENCH_ARTICLES=100000 by default)
+#   4. with BENCH_REPLICAS=2 (or more), the same service runs with that many replicas
+# Usage: scripts/bench.sh            (BENCH_ARTICLES=100000, BENCH_REPLICAS=1 by default)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$HOME/.cargo/bin:$PATH"
 n=${BENCH_ARTICLES:-100000}
+replicas=${BENCH_REPLICAS:-1}
 words=${BENCH_WORDS:-600}
 run=bench$(date +%s)
 work="$root/.local/$run"
@@ -41,32 +43,37 @@ echo "produced in $(echo "$end - $start" | bc) s"
 
 q() { psql "$DATABASE_URL" -tAc "$1"; }
 
-# Runs one service over the backlog until `done_sql` is true; prints its figures.
+# Runs `replicas` replicas of one service over the backlog until `done_sql` is true; prints
+# throughput, CPU per 1,000 articles (all replicas) and the largest replica's peak RSS.
 measure() {
   local name=$1 done_sql=$2 count_sql=$3
-  local start end
+  local start end pids=() i
   start=$(date +%s.%N)
-  NEWSFLOW_ADMIN_ADDR=127.0.0.1:9190 NEWSFLOW_GROUP=$run-$name NEWSFLOW_INSTANCE_ID=$name-0 \
-    /usr/bin/time -v -o "$work/$name.time" "$bin/newsflow-$name" run >"$work/$name.log" 2>&1 &
-  local pid=$!
+  for i in $(seq 0 $((replicas - 1))); do
+    NEWSFLOW_ADMIN_ADDR=127.0.0.1:$((9190 + i)) NEWSFLOW_GROUP=$run-$name NEWSFLOW_INSTANCE_ID=$name-$i \
+      /usr/bin/time -v -o "$work/$name-$i.time" "$bin/newsflow-$name" run >"$work/$name-$i.log" 2>&1 &
+    pids+=($!)
+  done
   until [ "$(q "$done_sql")" = "t" ]; do
-    if ! kill -0 "$pid" 2>/dev/null; then echo "$name died; see $work/$name.log" >&2; exit 1; fi
+    for p in "${pids[@]}"; do
+      if ! kill -0 "$p" 2>/dev/null; then echo "$name died; see $work/$name-*.log" >&2; exit 1; fi
+    done
     sleep 0.5
   done
   end=$(date +%s.%N)
-  kill -TERM "$(pgrep -P "$pid" -f "newsflow-$name" || echo "$pid")" 2>/dev/null || true
-  wait "$pid" || true
+  for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" || true; done
   local secs count cpu rss
   secs=$(echo "$end - $start" | bc)
   count=$(q "$count_sql")
-  cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u + s}' "$work/$name.time")
-  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/$name.time")
-  printf '%-8s %8d articles in %7.1f s = %8.0f articles/s | CPU %6.1f s = %5.2f s per 1,000 | peak RSS %6.1f MB\n' \
-    "$name" "$count" "$secs" "$(echo "$count / $secs" | bc -l)" "$cpu" "$(echo "$cpu * 1000 / $count" | bc -l)" \
+  cpu=$(cat "$work/$name"-*.time | awk -F': ' '/User time/ {t += $2} /System time/ {t += $2} END {print t}')
+  rss=$(cat "$work/$name"-*.time | awk -F': ' '/Maximum resident set size/ {if ($2 > m) m = $2} END {print m}')
+  printf '%-8s x%d %8d articles in %7.1f s = %8.0f articles/s | CPU %6.1f s = %5.2f s per 1,000 | peak RSS %6.1f MB\n' \
+    "$name" "$replicas" "$count" "$secs" "$(echo "$count / $secs" | bc -l)" "$cpu" "$(echo "$cpu * 1000 / $count" | bc -l)" \
     "$(echo "$rss / 1024" | bc -l)"
 }
 
-echo "== services over the backlog (1 replica each, 4 partitions)"
+echo "== services over the backlog ($replicas replica(s) each, 4 partitions)"
 measure dedup "SELECT (SELECT count(*) FROM articles) + (SELECT count(*) FROM rejected_messages) >= $n AND NOT EXISTS (SELECT 1 FROM outbox)" \
   "SELECT count(*) FROM articles"
 originals=$(q "SELECT count(*) FROM articles WHERE duplicate_of IS NULL")

@@ -37,6 +37,19 @@ pub async fn next_batch<C: ConsumerContext + 'static>(
     Ok(batch)
 }
 
+/// A message's headers as owned (key, value) pairs; a header without value becomes empty.
+pub fn owned_headers(message: &OwnedMessage) -> Vec<(String, Vec<u8>)> {
+    use rdkafka::message::Headers;
+    message
+        .headers()
+        .map(|h| {
+            h.iter()
+                .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The offset after the last message of each partition in `batch`.
 pub fn next_offsets(batch: &[OwnedMessage]) -> HashMap<(String, i32), i64> {
     let mut next: HashMap<(String, i32), i64> = HashMap::new();

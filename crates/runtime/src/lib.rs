@@ -5,6 +5,7 @@ pub mod admin;
 pub mod config;
 pub mod consumer;
 pub mod db;
+pub mod input;
 pub mod kafka;
 pub mod monitor;
 pub mod offsets;

@@ -32,6 +32,39 @@ pub struct OutboxMessage {
     pub headers: Vec<(String, Vec<u8>)>,
 }
 
+/// Turns `original` (the DLQ topic, and the message's own key, bytes and headers) into a
+/// dead-letter message: headers naming the error class and reason, the source
+/// topic/partition/offset and the service are added, so an operator can inspect and replay it.
+pub fn dead_letter(
+    mut original: OutboxMessage,
+    service: &str,
+    position: &crate::stage::Position,
+    class: &str,
+    reason: &str,
+) -> OutboxMessage {
+    original.headers.extend([
+        ("newsflow.error.class".to_owned(), class.as_bytes().to_vec()),
+        (
+            "newsflow.error.reason".to_owned(),
+            reason.as_bytes().to_vec(),
+        ),
+        (
+            "newsflow.source.topic".to_owned(),
+            position.topic.as_bytes().to_vec(),
+        ),
+        (
+            "newsflow.source.partition".to_owned(),
+            position.partition.to_string().into_bytes(),
+        ),
+        (
+            "newsflow.source.offset".to_owned(),
+            position.offset.to_string().into_bytes(),
+        ),
+        ("newsflow.service".to_owned(), service.as_bytes().to_vec()),
+    ]);
+    original
+}
+
 fn encode_headers(headers: &[(String, Vec<u8>)]) -> serde_json::Value {
     // JSON cannot hold raw bytes, so values are stored hex-encoded.
     serde_json::Value::Array(

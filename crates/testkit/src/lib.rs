@@ -310,3 +310,22 @@ where
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// The keys of every message on `topic` (reading until `expected` or the timeout), as text.
+pub fn topic_keys(topic: &str, expected: usize, timeout: Duration) -> anyhow::Result<Vec<String>> {
+    Ok(read_topic(topic, expected, timeout)?
+        .iter()
+        .map(|m| String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned())
+        .collect())
+}
+
+/// Article keys of every original stored in the database.
+pub async fn original_keys(pool: &PgPool) -> anyhow::Result<std::collections::HashSet<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT article_key FROM articles WHERE duplicate_of IS NULL")
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .collect(),
+    )
+}

@@ -1,7 +1,7 @@
 //! `newsflow-dedup check FILE`: the service's normalisation and duplicate logic over a JSONL
 //! file, offline, one JSON decision per input article in input order.
 
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufWriter, Write};
 use std::process::ExitCode;
 
 use newsflow_core::dedup::Checker;
@@ -17,24 +17,16 @@ pub fn main(args: &CheckArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let input: Box<dyn Read> = if args.file.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
-    } else {
-        match std::fs::File::open(&args.file) {
-            Ok(f) => Box::new(f),
-            Err(e) => {
-                eprintln!("error: cannot open {}: {e}", args.file.display());
-                return ExitCode::FAILURE;
-            }
+    let input = match newsflow_runtime::input::open(&args.file) {
+        Ok(input) => input,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
         }
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    match check(
-        BufReader::new(input),
-        &mut out,
-        Checker::new(params, limits),
-    ) {
+    match check(input, &mut out, Checker::new(params, limits)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

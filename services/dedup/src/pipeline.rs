@@ -15,10 +15,11 @@ use chrono::Utc;
 use newsflow_core::article::{Article, Limits, Rejection, parse_article};
 use newsflow_core::dedup::{Decision, DedupParams, Index, Sketch, sketch};
 use newsflow_core::messages::{ArticleMessage, DuplicateMessage};
+use newsflow_runtime::consumer::owned_headers;
 use newsflow_runtime::outbox::{self, OutboxMessage};
 use newsflow_runtime::stage::{Handler, Position};
 use rdkafka::Message;
-use rdkafka::message::{Headers, OwnedMessage};
+use rdkafka::message::OwnedMessage;
 use sqlx::{Postgres, Transaction};
 
 use crate::store::{self, ArticleRow, RejectedRow};
@@ -72,14 +73,7 @@ impl Dedup {
 
     fn prepare_one(&self, message: &OwnedMessage) -> Item {
         let raw = message.payload().unwrap_or_default().to_vec();
-        let headers = message
-            .headers()
-            .map(|h| {
-                h.iter()
-                    .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let headers = owned_headers(message);
         let parsed = parse_article(&raw, &self.limits).map(|article| {
             let sketch = sketch(&article.text);
             Parsed {
@@ -106,33 +100,13 @@ impl Dedup {
         class: &str,
         reason: &str,
     ) -> OutboxMessage {
-        let mut headers = item.headers.clone();
-        headers.extend([
-            ("newsflow.error.class".to_owned(), class.as_bytes().to_vec()),
-            (
-                "newsflow.error.reason".to_owned(),
-                reason.as_bytes().to_vec(),
-            ),
-            (
-                "newsflow.source.topic".to_owned(),
-                position.topic.as_bytes().to_vec(),
-            ),
-            (
-                "newsflow.source.partition".to_owned(),
-                position.partition.to_string().into_bytes(),
-            ),
-            (
-                "newsflow.source.offset".to_owned(),
-                position.offset.to_string().into_bytes(),
-            ),
-            ("newsflow.service".to_owned(), b"dedup".to_vec()),
-        ]);
-        OutboxMessage {
+        let original = OutboxMessage {
             topic: self.dlq_topic.clone(),
             key: item.key.clone(),
             payload: item.raw.clone(),
-            headers,
-        }
+            headers: item.headers.clone(),
+        };
+        outbox::dead_letter(original, "dedup", position, class, reason)
     }
 
     async fn write_batch(

@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use common::{Stack, synthetic};
 use newsflow_core::synth::{Decision, Truth, TruthKind, score};
-use newsflow_testkit::{eventually, produce, read_topic};
-use rdkafka::Message;
+use newsflow_testkit::{eventually, original_keys, produce, topic_keys};
 
 async fn decisions(stack: &Stack) -> anyhow::Result<Vec<(String, Option<String>)>> {
     let rows: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
@@ -47,21 +46,12 @@ async fn assert_complete(stack: &Stack, inputs: i64) -> anyhow::Result<()> {
             .await?,
         inputs
     );
-    let originals: HashSet<String> =
-        sqlx::query_scalar("SELECT article_key FROM articles WHERE duplicate_of IS NULL")
-            .fetch_all(&stack.db.pool)
-            .await?
-            .into_iter()
-            .collect();
-    let forwarded = read_topic(
+    let originals = original_keys(&stack.db.pool).await?;
+    let keys = topic_keys(
         stack.topic("articles"),
         originals.len(),
         Duration::from_secs(60),
     )?;
-    let keys: Vec<String> = forwarded
-        .iter()
-        .map(|m| String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned())
-        .collect();
     let distinct: HashSet<String> = keys.iter().cloned().collect();
     assert_eq!(
         distinct, originals,

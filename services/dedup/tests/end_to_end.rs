@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{Stack, poison, seed_sample, synthetic};
 use newsflow_core::synth::{Decision, score};
-use newsflow_testkit::{header, produce, read_topic};
+use newsflow_testkit::{header, original_keys, produce, read_topic};
 use rdkafka::Message;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -65,12 +65,7 @@ async fn synthetic_stream_seed_and_poison_end_to_end() -> anyhow::Result<()> {
     assert!(seed.1 > 900, "seed sample stored with {} words", seed.1);
 
     // Exactly the originals on news.articles, each once, with the article JSON.
-    let originals: HashSet<String> =
-        sqlx::query_scalar("SELECT article_key FROM articles WHERE duplicate_of IS NULL")
-            .fetch_all(&stack.db.pool)
-            .await?
-            .into_iter()
-            .collect();
+    let originals = original_keys(&stack.db.pool).await?;
     let forwarded = read_topic(
         stack.topic("articles"),
         originals.len(),

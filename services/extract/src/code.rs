@@ -4,7 +4,7 @@
 //! order; after each article's mentions, one `{"id", "story_id"}` line with the story it was
 //! assigned to. Inputs with no event produce no mention line.
 
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufWriter, Write};
 use std::process::ExitCode;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -191,20 +191,16 @@ pub fn main(args: &CodeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let input: Box<dyn Read> = if args.file.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
-    } else {
-        match std::fs::File::open(&args.file) {
-            Ok(f) => Box::new(f),
-            Err(e) => {
-                eprintln!("error: cannot open {}: {e}", args.file.display());
-                return ExitCode::FAILURE;
-            }
+    let input = match newsflow_runtime::input::open(&args.file) {
+        Ok(input) => input,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
         }
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    match code(&coder, BufReader::new(input), &mut out) {
+    match code(&coder, input, &mut out) {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -13,10 +13,11 @@ use std::sync::Arc;
 use newsflow_core::coding::{Coder, Document, Mention};
 use newsflow_core::messages::{ArticleMessage, DuplicateMessage};
 use newsflow_core::stories::{Signature, StoryParams, signature};
+use newsflow_runtime::consumer::owned_headers;
 use newsflow_runtime::outbox::{self, OutboxMessage};
 use newsflow_runtime::stage::{Handler, Position};
 use rdkafka::Message;
-use rdkafka::message::{Headers, OwnedMessage};
+use rdkafka::message::OwnedMessage;
 use sqlx::{Postgres, Transaction};
 
 use crate::store;
@@ -72,14 +73,7 @@ impl Extract {
         let poison = |reason: String| Item::Poison {
             raw: raw.to_vec(),
             key: message.key().map(<[u8]>::to_vec),
-            headers: message
-                .headers()
-                .map(|h| {
-                    h.iter()
-                        .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            headers: owned_headers(message),
             reason,
         };
         if message.topic() == self.topics.duplicates {
@@ -116,9 +110,9 @@ impl Extract {
     }
 
     /// The DLQ message for `item`: an unreadable message's own bytes and headers, or the
-    /// article / copy notice as JSON, plus headers naming the error and the source.
+    /// article / copy notice as JSON.
     fn dlq(&self, position: &Position, item: &Item, class: &str, reason: &str) -> OutboxMessage {
-        let (payload, key, mut headers) = match item {
+        let (payload, key, headers) = match item {
             Item::Poison {
                 raw, key, headers, ..
             } => (raw.clone(), key.clone(), headers.clone()),
@@ -133,32 +127,13 @@ impl Extract {
                 Vec::new(),
             ),
         };
-        headers.extend([
-            ("newsflow.error.class".to_owned(), class.as_bytes().to_vec()),
-            (
-                "newsflow.error.reason".to_owned(),
-                reason.as_bytes().to_vec(),
-            ),
-            (
-                "newsflow.source.topic".to_owned(),
-                position.topic.as_bytes().to_vec(),
-            ),
-            (
-                "newsflow.source.partition".to_owned(),
-                position.partition.to_string().into_bytes(),
-            ),
-            (
-                "newsflow.source.offset".to_owned(),
-                position.offset.to_string().into_bytes(),
-            ),
-            ("newsflow.service".to_owned(), b"extract".to_vec()),
-        ]);
-        OutboxMessage {
+        let original = OutboxMessage {
             topic: self.topics.dlq.clone(),
             key,
             payload,
             headers,
-        }
+        };
+        outbox::dead_letter(original, "extract", position, class, reason)
     }
 
     async fn write_batch(

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{EXTRACT, Stack, dedup_bin, expected_mentions, seed_articles, synthetic};
-use newsflow_testkit::{Service, eventually, produce, read_topic};
+use newsflow_testkit::{Service, eventually, original_keys, produce, read_topic};
 use rdkafka::Message;
 
 /// A replica slot. Static membership (`NEWSFLOW_INSTANCE_ID`) lets a killed replica's partitions
@@ -107,12 +107,7 @@ async fn replicas_join_leave_and_die_mid_stream_without_loss_or_duplicates() -> 
         stream.len() as i64
     );
     // Every original on news.articles (keys), every mention exactly once, counts consistent.
-    let originals: HashSet<String> =
-        sqlx::query_scalar("SELECT article_key FROM articles WHERE duplicate_of IS NULL")
-            .fetch_all(&stack.db.pool)
-            .await?
-            .into_iter()
-            .collect();
+    let originals = original_keys(&stack.db.pool).await?;
     let forwarded = read_topic(
         stack.topic("articles"),
         originals.len(),
