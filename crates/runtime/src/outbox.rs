@@ -2,22 +2,53 @@
 //! transaction as the rows they describe, and a relay publishes them with an idempotent
 //! producer and deletes them only after the broker acknowledged every one.
 //!
-//! Delivery to Kafka is therefore at-least-once (a crash between the broker's ack and the
-//! delete re-sends a few messages), and consumers deduplicate on the message key, which is a
-//! deterministic id. One relay at a time publishes (a transaction-scoped advisory lock), so
-//! messages leave in the order they were committed and updates of one key are never reordered
-//! across replicas; the others stand by and take over within a poll interval.
+//! One relay at a time publishes (a transaction-scoped advisory lock), so messages leave in the
+//! order they were committed and updates of one key are never reordered across replicas; the
+//! others stand by and take over within a poll interval.
+//!
+//! A crash between the broker's acknowledgement and the delete would re-send what was already
+//! delivered. To avoid that without Kafka transactions, the relay chooses each message's
+//! partition itself (a hash of the key; the outbox id for keyless messages) and stamps it with
+//! its outbox id (header `newsflow.outbox.id`). An idempotent producer keeps each partition in
+//! id order, so whatever reached a partition is exactly the pending rows for it up to the
+//! highest id found at its end. Whenever a relay becomes the active one, or after a failed
+//! round, it reads that id from the end of each partition and deletes the rows already
+//! delivered before publishing anything. Consumers still get stable keys (article or event
+//! ids) to deduplicate on should anything else re-send.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use futures::future::join_all;
-use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::{Message, Offset, TopicPartitionList};
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::Notify;
 
 use crate::Shutdown;
+use crate::config::KafkaArgs;
+
+/// Header carrying a message's outbox id.
+pub const OUTBOX_ID_HEADER: &str = "newsflow.outbox.id";
+
+/// How many messages from the end of a partition are searched for the last outbox id.
+const RECONCILE_WINDOW: i64 = 64;
+
+/// The partition a message goes to: a stable hash of the key, or the outbox id for keyless
+/// messages. The same key always lands on the same partition number, in every topic with the
+/// same partition count.
+pub fn partition_for(key: Option<&[u8]>, id: i64, partitions: i32) -> i32 {
+    let n = i64::from(partitions.max(1));
+    let h = match key {
+        Some(k) => (xxhash_rust::xxh3::xxh3_64(k) % n as u64) as i64,
+        None => id.rem_euclid(n),
+    };
+    i32::try_from(h).unwrap_or(0)
+}
 
 /// Advisory lock key held by the active relay (an arbitrary constant: "newsflow outbox").
 const RELAY_LOCK: i64 = 0x6e65_7773_6f62_7831;
@@ -137,12 +168,20 @@ pub enum RelayError {
         topic: String,
         error: rdkafka::error::KafkaError,
     },
+    #[error("reading {topic} to reconcile the outbox failed: {error}")]
+    Reconcile { topic: String, error: String },
 }
 
 /// Publishes the outbox.
 pub struct Relay {
     pool: PgPool,
     producer: FutureProducer,
+    /// For metadata and for reading the end of partitions when reconciling.
+    kafka: KafkaArgs,
+    /// Partition counts of the output topics.
+    partitions: HashMap<String, i32>,
+    /// False until this relay has checked what a previous active relay already delivered.
+    reconciled: bool,
     /// Woken by the stage after each commit so messages leave without waiting for a poll.
     notify: Arc<Notify>,
     batch: i64,
@@ -150,26 +189,126 @@ pub struct Relay {
 }
 
 impl Relay {
-    pub fn new(pool: PgPool, producer: FutureProducer, notify: Arc<Notify>) -> Self {
+    pub fn new(
+        pool: PgPool,
+        producer: FutureProducer,
+        kafka: KafkaArgs,
+        notify: Arc<Notify>,
+    ) -> Self {
         Self {
             pool,
             producer,
+            kafka,
+            partitions: HashMap::new(),
+            reconciled: false,
             notify,
             batch: 1000,
             poll: Duration::from_millis(250),
         }
     }
 
+    /// Partition count of `topic` (cached; looked up in the broker's metadata).
+    async fn partitions(&mut self, topic: &str) -> Result<i32, RelayError> {
+        if let Some(n) = self.partitions.get(topic) {
+            return Ok(*n);
+        }
+        let kafka = self.kafka.clone();
+        let name = topic.to_owned();
+        let counts =
+            tokio::task::spawn_blocking(move || crate::kafka::partition_counts(&kafka, &[&name]))
+                .await
+                .map_err(|e| RelayError::Reconcile {
+                    topic: topic.to_owned(),
+                    error: e.to_string(),
+                })?
+                .map_err(|error| RelayError::Publish {
+                    topic: topic.to_owned(),
+                    error,
+                })?;
+        let n = counts.get(topic).copied().unwrap_or(0);
+        if n == 0 {
+            return Err(RelayError::Reconcile {
+                topic: topic.to_owned(),
+                error: "topic has no partitions (does it exist?)".into(),
+            });
+        }
+        let n = i32::try_from(n).unwrap_or(i32::MAX);
+        self.partitions.insert(topic.to_owned(), n);
+        Ok(n)
+    }
+
+    /// Deletes the pending rows an earlier relay already delivered (see the module docs).
+    async fn reconcile(&mut self, tx: &mut Transaction<'_, Postgres>) -> Result<usize, RelayError> {
+        let topics: Vec<String> = sqlx::query_scalar("SELECT DISTINCT topic FROM outbox")
+            .fetch_all(&mut **tx)
+            .await?;
+        let mut removed = 0;
+        for topic in topics {
+            let n = self.partitions(&topic).await?;
+            let kafka = self.kafka.clone();
+            let name = topic.clone();
+            let delivered = tokio::task::spawn_blocking(move || last_outbox_ids(&kafka, &name, n))
+                .await
+                .map_err(|e| RelayError::Reconcile {
+                    topic: topic.clone(),
+                    error: e.to_string(),
+                })?
+                .map_err(|error| RelayError::Reconcile {
+                    topic: topic.clone(),
+                    error,
+                })?;
+            let Some(highest) = delivered.values().copied().max() else {
+                continue;
+            };
+            let candidates: Vec<(i64, Option<Vec<u8>>)> =
+                sqlx::query_as("SELECT id, key FROM outbox WHERE topic = $1 AND id <= $2")
+                    .bind(&topic)
+                    .bind(highest)
+                    .fetch_all(&mut **tx)
+                    .await?;
+            let done: Vec<i64> = candidates
+                .into_iter()
+                .filter(|(id, key)| {
+                    delivered
+                        .get(&partition_for(key.as_deref(), *id, n))
+                        .is_some_and(|last| id <= last)
+                })
+                .map(|(id, _)| id)
+                .collect();
+            if !done.is_empty() {
+                sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
+                    .bind(&done)
+                    .execute(&mut **tx)
+                    .await?;
+                tracing::info!(
+                    topic,
+                    removed = done.len(),
+                    "outbox rows already delivered by an earlier relay"
+                );
+                removed += done.len();
+            }
+        }
+        Ok(removed)
+    }
+
     /// One round: publishes up to `batch` messages in commit order and deletes them.
     /// Returns how many were published (0 also when another replica holds the relay lock).
-    pub async fn relay_once(&self) -> Result<usize, RelayError> {
+    pub async fn relay_once(&mut self) -> Result<usize, RelayError> {
         let mut tx = self.pool.begin().await?;
         let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
             .bind(RELAY_LOCK)
             .fetch_one(&mut *tx)
             .await?;
         if !leader {
+            // Another replica publishes; when this one takes over it must check what was sent.
+            self.reconciled = false;
             return Ok(0);
+        }
+        if !self.reconciled {
+            let removed = self.reconcile(&mut tx).await?;
+            tx.commit().await?;
+            self.reconciled = true;
+            return Ok(removed);
         }
         let rows: Vec<OutboxRow> = sqlx::query_as(
             "SELECT id, topic, key, payload, headers FROM outbox ORDER BY id LIMIT $1",
@@ -180,27 +319,44 @@ impl Relay {
         if rows.is_empty() {
             return Ok(0);
         }
+        let mut partitions = Vec::with_capacity(rows.len());
+        for (id, topic, key, ..) in &rows {
+            let n = self.partitions(topic).await?;
+            partitions.push(partition_for(key.as_deref(), *id, n));
+        }
         // Enqueue everything first (the producer batches and keeps per-partition order),
         // then wait for every acknowledgement before deleting anything.
-        let deliveries = rows.iter().map(|(_, topic, key, payload, headers)| {
-            let mut owned = OwnedHeaders::new();
-            for (k, v) in decode_headers(headers) {
-                owned = owned.insert(Header {
-                    key: &k,
-                    value: Some(&v),
+        let deliveries =
+            rows.iter()
+                .zip(&partitions)
+                .map(|((id, topic, key, payload, headers), partition)| {
+                    let id_text = id.to_string();
+                    let mut owned = OwnedHeaders::new();
+                    for (k, v) in decode_headers(headers) {
+                        owned = owned.insert(Header {
+                            key: &k,
+                            value: Some(&v),
+                        });
+                    }
+                    owned = owned.insert(Header {
+                        key: OUTBOX_ID_HEADER,
+                        value: Some(&id_text),
+                    });
+                    let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic)
+                        .payload(payload.as_slice())
+                        .partition(*partition)
+                        .headers(owned);
+                    if let Some(key) = key {
+                        record = record.key(key.as_slice());
+                    }
+                    self.producer.send(record, Duration::from_secs(30))
                 });
-            }
-            let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic)
-                .payload(payload.as_slice())
-                .headers(owned);
-            if let Some(key) = key {
-                record = record.key(key.as_slice());
-            }
-            self.producer.send(record, Duration::from_secs(30))
-        });
         let results = join_all(deliveries).await;
         for (result, (_, topic, ..)) in results.into_iter().zip(&rows) {
             if let Err((error, _)) = result {
+                // Some of the batch may have been delivered: check before the next round.
+                self.reconciled = false;
+                self.partitions.clear();
                 return Err(RelayError::Publish {
                     topic: topic.clone(),
                     error,
@@ -212,7 +368,10 @@ impl Relay {
             .bind(&ids)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        if let Err(e) = tx.commit().await {
+            self.reconciled = false;
+            return Err(e.into());
+        }
         metrics::counter!("newsflow_outbox_published_total").increment(ids.len() as u64);
         Ok(ids.len())
     }
@@ -220,7 +379,7 @@ impl Relay {
     /// Runs until shutdown, then drains what is left (bounded by the caller's grace period)
     /// and flushes the producer. Transient failures are retried with backoff; the relay never
     /// gives up on a message.
-    pub async fn run(self, shutdown: Shutdown) {
+    pub async fn run(mut self, shutdown: Shutdown) {
         let mut backoff = Duration::from_millis(100);
         loop {
             match self.relay_once().await {
@@ -255,6 +414,63 @@ impl Relay {
         let _ = self.producer.flush(Duration::from_secs(10));
         tracing::info!("outbox relay stopped");
     }
+}
+
+/// The highest outbox id at the end of each partition of `topic` that has one (blocking).
+fn last_outbox_ids(
+    kafka: &KafkaArgs,
+    topic: &str,
+    partitions: i32,
+) -> Result<HashMap<i32, i64>, String> {
+    let consumer: BaseConsumer = crate::kafka::client_config(
+        kafka,
+        &[
+            ("group.id", "newsflow-outbox-reconcile"),
+            ("enable.auto.commit", "false"),
+        ],
+    )
+    .create()
+    .map_err(|e| e.to_string())?;
+    let mut last = HashMap::new();
+    for partition in 0..partitions {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, partition, Duration::from_secs(10))
+            .map_err(|e| e.to_string())?;
+        if high <= low {
+            continue;
+        }
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(
+            topic,
+            partition,
+            Offset::Offset((high - RECONCILE_WINDOW).max(low)),
+        )
+        .map_err(|e| e.to_string())?;
+        consumer.assign(&tpl).map_err(|e| e.to_string())?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if std::time::Instant::now() > deadline {
+                return Err(format!("timed out reading the end of {topic}/{partition}"));
+            }
+            let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+                continue;
+            };
+            let message = message.map_err(|e| e.to_string())?;
+            let id = message.headers().and_then(|h| {
+                h.iter()
+                    .find(|h| h.key == OUTBOX_ID_HEADER)
+                    .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse::<i64>().ok())
+            });
+            if let Some(id) = id {
+                let entry = last.entry(partition).or_insert(id);
+                *entry = (*entry).max(id);
+            }
+            if message.offset() >= high - 1 {
+                break;
+            }
+        }
+    }
+    Ok(last)
 }
 
 /// Messages still waiting in the outbox (for the readiness check and the gauge).

@@ -166,7 +166,15 @@ pub async fn run_stage<H: Handler>(
     let notify = Arc::new(Notify::new());
 
     let relay_task = config.consume.relay.then(|| {
-        tokio::spawn(Relay::new(pool.clone(), producer, Arc::clone(&notify)).run(shutdown.clone()))
+        tokio::spawn(
+            Relay::new(
+                pool.clone(),
+                producer,
+                config.kafka.clone(),
+                Arc::clone(&notify),
+            )
+            .run(shutdown.clone()),
+        )
     });
     let monitor_task = tokio::spawn(monitor::run(
         pool.clone(),
