@@ -58,7 +58,7 @@ fn as_i32(n: usize) -> i32 {
 }
 
 /// Creates the events the mentions report (first report's fields win) and records the
-/// mentions. Returns the event ids touched.
+/// mentions, in two bulk statements. Returns the event ids touched.
 pub async fn insert_mentions(
     tx: &mut Tx,
     article: &ArticleMessage,
@@ -69,76 +69,125 @@ pub async fn insert_mentions(
         return Ok(Vec::new());
     }
     let seen: DateTime<Utc> = article.published_at.unwrap_or(article.ingested_at);
-    let mut ids = Vec::with_capacity(mentions.len());
-    for m in mentions {
-        let event_id = m.event_id();
-        let target = m.target.as_ref();
-        let place = m.place.as_ref();
-        sqlx::query(
-            "INSERT INTO events (event_id, event_date, date_precision, source_code, source_name, source_country,
-                                 source_role, target_code, target_name, target_country, target_role, cameo_code,
-                                 root_code, quad_class, goldstein, plover, place_name, place_country, place_lat,
-                                 place_lon, first_seen, last_seen, story_id, coder_version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-                     $21, $21, (SELECT story_id FROM articles WHERE id = $22), $23)
-             ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(&event_id)
-        .bind(m.date)
-        .bind(&m.date_precision)
-        .bind(&m.source.code)
-        .bind(&m.source.name)
-        .bind(&m.source.country)
-        .bind(&m.source.role)
-        .bind(target.map(|t| &t.code))
-        .bind(target.map(|t| &t.name))
-        .bind(target.and_then(|t| t.country.as_ref()))
-        .bind(target.and_then(|t| t.role.as_ref()))
-        .bind(&m.cameo)
-        .bind(i16::from(m.root))
-        .bind(i16::from(m.quad_class))
-        .bind(m.goldstein)
-        .bind(&m.plover)
-        .bind(place.map(|p| &p.name))
-        .bind(place.map(|p| &p.country))
-        .bind(place.and_then(|p| p.lat))
-        .bind(place.and_then(|p| p.lon))
-        .bind(seen)
-        .bind(article.article_id)
-        .bind(version)
-        .execute(&mut **tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO event_mentions (event_id, article_id, sentence_no, sentence, in_title, sentence_start,
-                                         sentence_end, source_start, source_end, target_start, target_end,
-                                         action_start, action_end, action_text, date_source, confidence, is_copy,
-                                         source, mentioned_at, coder_version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, false, $17, $18, $19)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&event_id)
-        .bind(article.article_id)
-        .bind(as_i32(m.sentence_no))
-        .bind(&m.sentence)
-        .bind(m.in_title)
-        .bind(as_i32(m.sentence_start))
-        .bind(as_i32(m.sentence_end))
-        .bind(as_i32(m.source.start))
-        .bind(as_i32(m.source.end))
-        .bind(target.map(|t| as_i32(t.start)))
-        .bind(target.map(|t| as_i32(t.end)))
-        .bind(as_i32(m.action_start))
-        .bind(as_i32(m.action_end))
-        .bind(&m.action_text)
-        .bind(&m.date_source)
-        .bind(m.confidence)
-        .bind(&article.source)
-        .bind(seen)
-        .bind(version)
-        .execute(&mut **tx)
-        .await?;
-        ids.push(event_id);
-    }
+    let ids: Vec<String> = mentions.iter().map(Mention::event_id).collect();
+    let col = |f: &dyn Fn(&Mention) -> Option<String>| -> Vec<Option<String>> {
+        mentions.iter().map(f).collect()
+    };
+    let dates: Vec<NaiveDate> = mentions.iter().map(|m| m.date).collect();
+    let precision = col(&|m| Some(m.date_precision.clone()));
+    let source_code = col(&|m| Some(m.source.code.clone()));
+    let source_name = col(&|m| Some(m.source.name.clone()));
+    let source_country = col(&|m| m.source.country.clone());
+    let source_role = col(&|m| m.source.role.clone());
+    let target_code = col(&|m| m.target.as_ref().map(|t| t.code.clone()));
+    let target_name = col(&|m| m.target.as_ref().map(|t| t.name.clone()));
+    let target_country = col(&|m| m.target.as_ref().and_then(|t| t.country.clone()));
+    let target_role = col(&|m| m.target.as_ref().and_then(|t| t.role.clone()));
+    let cameo = col(&|m| Some(m.cameo.clone()));
+    let roots: Vec<i16> = mentions.iter().map(|m| i16::from(m.root)).collect();
+    let quads: Vec<i16> = mentions.iter().map(|m| i16::from(m.quad_class)).collect();
+    let goldstein: Vec<f32> = mentions.iter().map(|m| m.goldstein).collect();
+    let plover = col(&|m| Some(m.plover.clone()));
+    let place_name = col(&|m| m.place.as_ref().map(|p| p.name.clone()));
+    let place_country = col(&|m| m.place.as_ref().map(|p| p.country.clone()));
+    let lat: Vec<Option<f64>> = mentions
+        .iter()
+        .map(|m| m.place.as_ref().and_then(|p| p.lat))
+        .collect();
+    let lon: Vec<Option<f64>> = mentions
+        .iter()
+        .map(|m| m.place.as_ref().and_then(|p| p.lon))
+        .collect();
+    sqlx::query(
+        "INSERT INTO events (event_id, event_date, date_precision, source_code, source_name, source_country,
+                             source_role, target_code, target_name, target_country, target_role, cameo_code,
+                             root_code, quad_class, goldstein, plover, place_name, place_country, place_lat,
+                             place_lon, first_seen, last_seen, story_id, coder_version)
+         SELECT e.*, $21, $21, (SELECT story_id FROM articles WHERE id = $22), $23
+           FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                       $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::smallint[],
+                       $14::smallint[], $15::real[], $16::text[], $17::text[], $18::text[],
+                       $19::double precision[], $20::double precision[]) AS e
+         ORDER BY 1
+         ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(&ids)
+    .bind(&dates)
+    .bind(&precision)
+    .bind(&source_code)
+    .bind(&source_name)
+    .bind(&source_country)
+    .bind(&source_role)
+    .bind(&target_code)
+    .bind(&target_name)
+    .bind(&target_country)
+    .bind(&target_role)
+    .bind(&cameo)
+    .bind(&roots)
+    .bind(&quads)
+    .bind(&goldstein)
+    .bind(&plover)
+    .bind(&place_name)
+    .bind(&place_country)
+    .bind(&lat)
+    .bind(&lon)
+    .bind(seen)
+    .bind(article.article_id)
+    .bind(version)
+    .execute(&mut **tx)
+    .await?;
+    let int = |f: &dyn Fn(&Mention) -> usize| -> Vec<i32> {
+        mentions.iter().map(|m| as_i32(f(m))).collect()
+    };
+    let sentence = col(&|m| Some(m.sentence.clone()));
+    let in_title: Vec<bool> = mentions.iter().map(|m| m.in_title).collect();
+    let target_start: Vec<Option<i32>> = mentions
+        .iter()
+        .map(|m| m.target.as_ref().map(|t| as_i32(t.start)))
+        .collect();
+    let target_end: Vec<Option<i32>> = mentions
+        .iter()
+        .map(|m| m.target.as_ref().map(|t| as_i32(t.end)))
+        .collect();
+    let action_text = col(&|m| Some(m.action_text.clone()));
+    let date_source = col(&|m| Some(m.date_source.clone()));
+    let confidence: Vec<f32> = mentions.iter().map(|m| m.confidence).collect();
+    sqlx::query(
+        "INSERT INTO event_mentions (event_id, article_id, sentence_no, sentence, in_title, sentence_start,
+                                     sentence_end, source_start, source_end, target_start, target_end,
+                                     action_start, action_end, action_text, date_source, confidence, is_copy,
+                                     source, mentioned_at, coder_version)
+         SELECT m.event_id, $16, m.sentence_no, m.sentence, m.in_title, m.sentence_start, m.sentence_end,
+                m.source_start, m.source_end, m.target_start, m.target_end, m.action_start, m.action_end,
+                m.action_text, m.date_source, m.confidence, false, $17, $18, $19
+           FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[], $5::int[], $6::int[], $7::int[], $8::int[],
+                       $9::int[], $10::int[], $11::int[], $12::int[], $13::text[], $14::text[], $15::real[])
+                AS m(event_id, sentence_no, sentence, in_title, sentence_start, sentence_end, source_start,
+                     source_end, target_start, target_end, action_start, action_end, action_text, date_source,
+                     confidence)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&ids)
+    .bind(int(&|m| m.sentence_no))
+    .bind(&sentence)
+    .bind(&in_title)
+    .bind(int(&|m| m.sentence_start))
+    .bind(int(&|m| m.sentence_end))
+    .bind(int(&|m| m.source.start))
+    .bind(int(&|m| m.source.end))
+    .bind(&target_start)
+    .bind(&target_end)
+    .bind(int(&|m| m.action_start))
+    .bind(int(&|m| m.action_end))
+    .bind(&action_text)
+    .bind(&date_source)
+    .bind(&confidence)
+    .bind(article.article_id)
+    .bind(&article.source)
+    .bind(seen)
+    .bind(version)
+    .execute(&mut **tx)
+    .await?;
     Ok(ids)
 }
 
