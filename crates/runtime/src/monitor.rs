@@ -4,12 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::topic_partition_list::Offset;
 use sqlx::PgPool;
 
 use crate::Shutdown;
 use crate::admin::Health;
+use crate::config::KafkaArgs;
 use crate::outbox;
 
 /// Outbox backlog above which the service reports not-ready (output topic unavailable).
@@ -19,10 +20,29 @@ const OUTBOX_NOT_READY: i64 = 100_000;
 pub async fn run<C: ConsumerContext + 'static>(
     pool: PgPool,
     consumer: Arc<StreamConsumer<C>>,
+    kafka: KafkaArgs,
     health: Arc<Health>,
     service: &'static str,
     shutdown: Shutdown,
 ) {
+    // Watermarks are asked on a connection of their own: a ListOffsets request queued behind
+    // the consumer's long-polling Fetch on the same connection times out (and the local broker
+    // has been seen to stall when the two interleave).
+    let probe: Option<Arc<BaseConsumer>> = match crate::kafka::client_config(
+        &kafka,
+        &[
+            ("group.id", "newsflow-monitor"),
+            ("enable.auto.commit", "false"),
+        ],
+    )
+    .create()
+    {
+        Ok(c) => Some(Arc::new(c)),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot create the lag probe; lag will not be reported");
+            None
+        }
+    };
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {
@@ -44,8 +64,9 @@ pub async fn run<C: ConsumerContext + 'static>(
             }
             Err(e) => health.set("database", Err(e.to_string())),
         }
+        let Some(probe) = probe.clone() else { continue };
         let c = Arc::clone(&consumer);
-        let lag = tokio::task::spawn_blocking(move || partition_lag(&*c)).await;
+        let lag = tokio::task::spawn_blocking(move || partition_lag(&*c, &probe)).await;
         match lag {
             Ok(Ok(lags)) => {
                 let mut total = 0;
@@ -68,11 +89,12 @@ pub async fn run<C: ConsumerContext + 'static>(
 /// Messages behind the high watermark for every assigned partition.
 fn partition_lag<C: ConsumerContext>(
     consumer: &StreamConsumer<C>,
+    probe: &BaseConsumer,
 ) -> Result<Vec<(String, i32, i64)>, String> {
     let positions = consumer.position().map_err(|e| e.to_string())?;
     let mut lags = Vec::new();
     for elem in positions.elements() {
-        let (low, high) = consumer
+        let (low, high) = probe
             .fetch_watermarks(elem.topic(), elem.partition(), Duration::from_secs(3))
             .map_err(|e| format!("broker unreachable: {e}"))?;
         let position = match elem.offset() {

@@ -179,6 +179,7 @@ pub async fn run_stage<H: Handler>(
     let monitor_task = tokio::spawn(monitor::run(
         pool.clone(),
         Arc::clone(&consumer),
+        config.kafka.clone(),
         Arc::clone(&health),
         config.service,
         shutdown.clone(),

@@ -117,6 +117,54 @@ async fn synthetic_stream_seed_and_poison_end_to_end() -> anyhow::Result<()> {
         poison.len() as i64
     );
 
+    // The operator's DLQ command lists every dead letter and replays the chosen ones.
+    let feed = std::path::Path::new(common::BIN).with_file_name("newsflow-feed");
+    let listed = std::process::Command::new(&feed)
+        .args(["dlq", "--dlq-topic", stack.topic("dlq")])
+        .output()?;
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(listed.stdout)?
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    assert_eq!(lines.len(), poison.len());
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["reason"].as_str().is_some_and(|r| !r.is_empty()))
+    );
+    let replay = newsflow_testkit::topics(&["replay"], 1).await?;
+    let replayed = std::process::Command::new(&feed)
+        .args([
+            "dlq",
+            "--dlq-topic",
+            stack.topic("dlq"),
+            "--class",
+            "no_text",
+            "--replay-to",
+            &replay["replay"],
+        ])
+        .output()?;
+    assert!(
+        replayed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replayed.stderr)
+    );
+    let copies = read_topic(&replay["replay"], 1, Duration::from_secs(20))?;
+    assert_eq!(copies.len(), 1);
+    let original = poison
+        .iter()
+        .find(|(_, c)| *c == "no_text")
+        .map(|(p, _)| p.clone())
+        .unwrap_or_default();
+    assert_eq!(copies[0].payload().unwrap_or_default(), original.as_slice());
+    assert!(header(&copies[0], "newsflow.replayed-from").is_some());
+    assert!(header(&copies[0], "newsflow.error.class").is_none());
+
     // The admin endpoints report what happened.
     let (status, metrics) = newsflow_testkit::http_get(service.admin, "/metrics")?;
     assert_eq!(status, 200);

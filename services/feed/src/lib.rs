@@ -44,6 +44,31 @@ pub enum Command {
     Synth(SynthArgs),
     /// Score the duplicate links stored in Postgres against a synthetic stream's ground truth.
     Score(ScoreArgs),
+    /// Inspect the dead-letter topic (one JSON line per message) and optionally replay the
+    /// original bytes of the selected messages to a topic (after the cause was fixed).
+    Dlq(DlqArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DlqArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// The dead-letter topic.
+    #[arg(
+        long = "dlq-topic",
+        env = "NEWSFLOW_DLQ_TOPIC",
+        default_value = "news.articles.dlq"
+    )]
+    pub dlq_topic: String,
+    /// Only messages of this error class (e.g. invalid_json, store_failed).
+    #[arg(long)]
+    pub class: Option<String>,
+    /// Produce the selected messages' original key, bytes and headers to this topic.
+    #[arg(long = "replay-to")]
+    pub replay_to: Option<String>,
+    /// Stop after this many selected messages.
+    #[arg(long, default_value_t = u64::MAX)]
+    pub limit: u64,
 }
 
 #[derive(Debug, Args)]
@@ -187,6 +212,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Synth(args) => synth(args).await,
         Command::Score(args) => score_run(&args).await,
+        Command::Dlq(args) => dlq(&args).await,
     }
 }
 
@@ -396,4 +422,134 @@ fn count(
         }
     }
     bar.inc(1);
+}
+
+/// Reads the DLQ from the beginning to its current end, prints every selected message and, with
+/// `--replay-to`, produces its original key, bytes and headers there (marked with
+/// `newsflow.replayed-from`). Error headers are dropped from the replayed copy.
+async fn dlq(args: &DlqArgs) -> anyhow::Result<()> {
+    use rdkafka::Message;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::{Header, Headers, OwnedHeaders};
+    args.kafka.validate().map_err(anyhow::Error::msg)?;
+    validate_topic("--dlq-topic", &args.dlq_topic).map_err(anyhow::Error::msg)?;
+    if let Some(t) = &args.replay_to {
+        validate_topic("--replay-to", t).map_err(anyhow::Error::msg)?;
+    }
+    let consumer: BaseConsumer = kafka::client_config(
+        &args.kafka,
+        &[
+            ("group.id", "newsflow-dlq-inspect"),
+            ("enable.auto.commit", "false"),
+        ],
+    )
+    .create()?;
+    let metadata = consumer.fetch_metadata(Some(&args.dlq_topic), Duration::from_secs(10))?;
+    let mut ends = std::collections::HashMap::new();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    for t in metadata.topics() {
+        for p in t.partitions() {
+            let (low, high) =
+                consumer.fetch_watermarks(&args.dlq_topic, p.id(), Duration::from_secs(10))?;
+            if high > low {
+                ends.insert(p.id(), high);
+                tpl.add_partition_offset(&args.dlq_topic, p.id(), rdkafka::Offset::Offset(low))?;
+            }
+        }
+    }
+    let producer: Option<FutureProducer> = match &args.replay_to {
+        Some(_) => Some(kafka::producer(&args.kafka)?),
+        None => None,
+    };
+    if ends.is_empty() {
+        eprintln!("{} is empty", args.dlq_topic);
+        return Ok(());
+    }
+    consumer.assign(&tpl)?;
+    let (mut selected, mut replayed) = (0u64, 0u64);
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !ends.is_empty() && selected < args.limit {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "timed out reading {}",
+            args.dlq_topic
+        );
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let message = message?;
+        if ends
+            .get(&message.partition())
+            .is_some_and(|end| message.offset() + 1 >= *end)
+        {
+            ends.remove(&message.partition());
+        }
+        let header = |name: &str| {
+            message.headers().and_then(|h| {
+                h.iter()
+                    .find(|h| h.key == name)
+                    .and_then(|h| h.value)
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+            })
+        };
+        let class = header("newsflow.error.class");
+        if args
+            .class
+            .as_deref()
+            .is_some_and(|c| class.as_deref() != Some(c))
+        {
+            continue;
+        }
+        selected += 1;
+        let payload = message.payload().unwrap_or_default();
+        println!(
+            "{}",
+            serde_json::json!({
+                "partition": message.partition(), "offset": message.offset(),
+                "class": class, "reason": header("newsflow.error.reason"),
+                "source": format!("{}/{}/{}", header("newsflow.source.topic").unwrap_or_default(),
+                    header("newsflow.source.partition").unwrap_or_default(),
+                    header("newsflow.source.offset").unwrap_or_default()),
+                "service": header("newsflow.service"),
+                "bytes": payload.len(),
+                "preview": String::from_utf8_lossy(&payload[..payload.len().min(120)]),
+            })
+        );
+        if let (Some(producer), Some(target)) = (&producer, &args.replay_to) {
+            let origin = format!(
+                "{}/{}/{}",
+                args.dlq_topic,
+                message.partition(),
+                message.offset()
+            );
+            let mut headers = OwnedHeaders::new();
+            if let Some(h) = message.headers() {
+                for h in h.iter().filter(|h| !h.key.starts_with("newsflow.")) {
+                    headers = headers.insert(Header {
+                        key: h.key,
+                        value: h.value,
+                    });
+                }
+            }
+            headers = headers.insert(Header {
+                key: "newsflow.replayed-from",
+                value: Some(&origin),
+            });
+            let mut record: FutureRecord<'_, [u8], [u8]> =
+                FutureRecord::to(target).payload(payload).headers(headers);
+            if let Some(key) = message.key() {
+                record = record.key(key);
+            }
+            producer
+                .send(record, Duration::from_secs(30))
+                .await
+                .map_err(|(e, _)| e)?;
+            replayed += 1;
+        }
+    }
+    match &args.replay_to {
+        Some(target) => eprintln!("{selected} selected, {replayed} replayed to {target}"),
+        None => eprintln!("{selected} selected"),
+    }
+    Ok(())
 }
