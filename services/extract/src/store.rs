@@ -341,6 +341,11 @@ pub async fn refresh_events(
     Ok(events)
 }
 
+/// Candidate stories compared in full per article: those sharing the most term weight with
+/// it. Without the cut, every story in the window that shares one common term (a country)
+/// was fetched and compared, thousands per article on a busy day.
+const STORY_SHORTLIST: i64 = 32;
+
 /// Puts the article (and the copies dedup already linked to it) into a story: the most
 /// similar story active within the window, or a new one. Returns the story id.
 pub async fn assign_story(
@@ -354,16 +359,23 @@ pub async fn assign_story(
     // Term hashes are u64; Postgres bigint is signed, so they are stored bit-for-bit as i64.
     let terms: Vec<i64> = signature.terms.iter().map(|(t, _)| *t as i64).collect();
     let rows: Vec<(i64, i64, f32, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT st.story_id, st.term, st.weight, s.last_seen
+        "WITH shortlist AS (
+             SELECT c.story_id
+               FROM story_terms c JOIN stories cs ON cs.id = c.story_id
+              WHERE c.term = ANY($1)
+                AND cs.last_seen BETWEEN $2 - make_interval(days => $3) AND $2 + make_interval(days => $3 + 1)
+              GROUP BY c.story_id
+              ORDER BY sum(c.weight) DESC, c.story_id
+              LIMIT $4)
+         SELECT st.story_id, st.term, st.weight, s.last_seen
            FROM story_terms st JOIN stories s ON s.id = st.story_id
-          WHERE st.story_id IN (
-                SELECT DISTINCT c.story_id FROM story_terms c JOIN stories cs ON cs.id = c.story_id
-                 WHERE c.term = ANY($1) AND cs.last_seen BETWEEN $2 - make_interval(days => $3) AND $2 + make_interval(days => $3 + 1))
+          WHERE st.story_id IN (SELECT story_id FROM shortlist)
           ORDER BY st.story_id",
     )
     .bind(&terms)
     .bind(seen)
     .bind(i32::try_from(params.window_days).unwrap_or(i32::MAX))
+    .bind(STORY_SHORTLIST)
     .fetch_all(&mut **tx)
     .await?;
     let mut candidates: Vec<Candidate<i64>> = Vec::new();

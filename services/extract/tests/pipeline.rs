@@ -88,7 +88,16 @@ async fn seed_sample_becomes_merged_events_with_copies_counted() -> anyhow::Resu
     );
 
     // Every original's mentions are stored once; copies carry their original's mentions.
-    let forwarded = read_topic(stack.topic("articles"), 1, Duration::from_secs(30))?;
+    let originals = stack
+        .db
+        .count("SELECT count(*) FROM articles WHERE duplicate_of IS NULL")
+        .await? as usize;
+    let forwarded = read_topic(stack.topic("articles"), originals, Duration::from_secs(60))?;
+    assert_eq!(
+        forwarded.len(),
+        originals,
+        "every original on news.articles once"
+    );
     let expected = expected_mentions(&forwarded)?;
     assert_eq!(
         stack
@@ -229,7 +238,16 @@ async fn sigkill_mid_stream_loses_and_duplicates_no_mention() -> anyhow::Result<
     let mut extract = stack.start(Path::new(EXTRACT), "extract", "0", &small)?;
     stack.wait_extracted(inputs.len() as i64).await?;
 
-    let forwarded = read_topic(stack.topic("articles"), 1, Duration::from_secs(30))?;
+    let originals = stack
+        .db
+        .count("SELECT count(*) FROM articles WHERE duplicate_of IS NULL")
+        .await? as usize;
+    let forwarded = read_topic(stack.topic("articles"), originals, Duration::from_secs(60))?;
+    assert_eq!(
+        forwarded.len(),
+        originals,
+        "every original on news.articles once"
+    );
     let expected = expected_mentions(&forwarded)?;
     assert_eq!(
         stack
