@@ -2,13 +2,13 @@
 # Runs the newsflow pipeline end to end on this machine: brings the local stack up, starts the
 # services (two replicas each), feeds the seed sample and a synthetic stream with labelled
 # duplicates, waits until everything landed, and prints what is in Postgres.
-#   DEMO_ARTICLES   synthetic articles to feed (default 5000)
+#   DEMO_ARTICLES   synthetic articles to feed (default 2000)
 # Every run uses its own database (newsflow_demo) and its own topics, so runs never mix.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$HOME/.cargo/bin:$PATH"
-articles=${DEMO_ARTICLES:-5000}
+articles=${DEMO_ARTICLES:-2000}
 run=demo$(date +%s)
 work="$root/.local/$run"
 mkdir -p "$work"

@@ -138,8 +138,11 @@ pub fn consumer(
             ("enable.auto.commit", "true"),
             ("auto.commit.interval.ms", "1000"),
             ("partition.assignment.strategy", "range"),
-            ("session.timeout.ms", "10000"),
-            ("heartbeat.interval.ms", "2000"),
+            // Kafka's default: a slow coordinator (the local broker under load) must not expire
+            // live members. Restarts under a static --instance-id and SIGTERM's LeaveGroup
+            // move partitions at once anyway; only a dead dynamic member waits this long.
+            ("session.timeout.ms", "45000"),
+            ("heartbeat.interval.ms", "3000"),
             ("max.poll.interval.ms", "300000"),
         ],
     );
