@@ -138,11 +138,11 @@ pub fn consumer(
             ("enable.auto.commit", "true"),
             ("auto.commit.interval.ms", "1000"),
             ("partition.assignment.strategy", "range"),
-            // Kafka's default: a slow coordinator (the local broker under load) must not expire
-            // live members. Restarts under a static --instance-id and SIGTERM's LeaveGroup
-            // move partitions at once anyway; only a dead dynamic member waits this long.
-            ("session.timeout.ms", "45000"),
-            ("heartbeat.interval.ms", "3000"),
+            // Short enough that the local broker completes rebalances promptly (with 45 s it
+            // left new members idle for the rest of a test); raise it through
+            // --kafka-property for a slow coordinator.
+            ("session.timeout.ms", "10000"),
+            ("heartbeat.interval.ms", "2000"),
             ("max.poll.interval.ms", "300000"),
         ],
     );
