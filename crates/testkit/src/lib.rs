@@ -293,6 +293,14 @@ impl Drop for Service {
     }
 }
 
+/// The log tails of named services, for a failing test's error: CI keeps nothing else.
+pub fn logs(services: &[(&str, &Service)]) -> String {
+    services
+        .iter()
+        .map(|(name, s)| format!("\n===== {name} ({}) =====\n{}", s.log.display(), s.log_text()))
+        .collect()
+}
+
 /// Polls `probe` until it returns true or `timeout` passes.
 pub async fn eventually<F, Fut>(timeout: Duration, mut probe: F) -> anyhow::Result<()>
 where

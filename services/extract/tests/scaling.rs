@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{EXTRACT, Stack, dedup_bin, expected_mentions, seed_articles, synthetic};
-use newsflow_testkit::{Service, eventually, original_keys, produce, read_topic};
+use newsflow_testkit::{Service, eventually, logs, original_keys, produce, read_topic};
 use rdkafka::Message;
 
 /// A replica slot. Static membership (`NEWSFLOW_INSTANCE_ID`) lets a killed replica's partitions
@@ -95,7 +95,15 @@ async fn replicas_join_leave_and_die_mid_stream_without_loss_or_duplicates() -> 
     let mut d0 = start(&stack, "dedup", "0", true)?;
     let mut x0 = start(&stack, "extract", "0", true)?;
 
-    stack.wait_extracted(stream.len() as i64).await?;
+    if let Err(e) = stack.wait_extracted(stream.len() as i64).await {
+        let services = [
+            ("dedup-0", &d0),
+            ("dedup-2", &d2),
+            ("extract-0", &x0),
+            ("extract-1", &x1),
+        ];
+        anyhow::bail!("{e}{}", logs(&services));
+    }
 
     // Every article exactly once.
     assert_eq!(accounted().await?, stream.len() as i64);
