@@ -480,6 +480,98 @@ pub fn assign<Id: Clone>(
     best.map(|(id, s)| (id.clone(), s))
 }
 
+/// The story an article of a batch joins: one that exists (stored) or the batch's `n`-th new one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum StoryRef<Id> {
+    Existing(Id),
+    New(usize),
+}
+
+/// The outcome of [`assign_batch`]: where each article goes and the new state of every
+/// story the batch touched.
+#[derive(Debug)]
+pub struct BatchPlan<Id> {
+    /// Per article, in input order.
+    pub assignments: Vec<StoryRef<Id>>,
+    /// Every touched story once, in the order first touched: its terms after the batch and
+    /// the latest publication date merged into it.
+    pub touched: Vec<(StoryRef<Id>, Terms, NaiveDate)>,
+    /// How many new stories the batch starts (`StoryRef::New(0..new_stories)`).
+    pub new_stories: usize,
+}
+
+/// Assigns a batch of articles, in order, exactly as [`assign`] + [`merge_terms`] one by one
+/// would: a later article of the batch sees the stories earlier ones created or grew. The
+/// caller fetches, in one query, each article's `shortlists` of stored candidate stories and
+/// their `stored` terms and last-seen dates; stories touched earlier in the batch that share
+/// a term with an article are candidates for it too (the database could not have listed
+/// them). This turns per-article round trips under the merge lock into a handful per batch.
+pub fn assign_batch<Id: Clone + Eq + std::hash::Hash>(
+    articles: &[(&Signature, NaiveDate)],
+    shortlists: &[Vec<Id>],
+    stored: &HashMap<Id, (Terms, NaiveDate)>,
+    params: &StoryParams,
+) -> BatchPlan<Id> {
+    let mut state: HashMap<StoryRef<Id>, (Terms, NaiveDate)> = HashMap::new();
+    let mut order: Vec<StoryRef<Id>> = Vec::new();
+    let mut assignments = Vec::with_capacity(articles.len());
+    let mut new_stories = 0;
+    for (i, (sig, day)) in articles.iter().enumerate() {
+        let mut refs: Vec<StoryRef<Id>> = shortlists
+            .get(i)
+            .map(|l| l.iter().cloned().map(StoryRef::Existing).collect())
+            .unwrap_or_default();
+        let article_terms: HashSet<u64> = sig.terms.iter().map(|(h, _)| *h).collect();
+        for r in &order {
+            let shares = state
+                .get(r)
+                .is_some_and(|(terms, _)| terms.iter().any(|(h, _)| article_terms.contains(h)));
+            if shares && !refs.contains(r) {
+                refs.push(r.clone());
+            }
+        }
+        let candidates: Vec<Candidate<StoryRef<Id>>> = refs
+            .into_iter()
+            .filter_map(|r| {
+                let current = match &r {
+                    StoryRef::Existing(id) => state.get(&r).or_else(|| stored.get(id)),
+                    StoryRef::New(_) => state.get(&r),
+                };
+                current.map(|(terms, last)| (r.clone(), terms.clone(), *last))
+            })
+            .collect();
+        let (target, old_terms, last_seen) = match assign(sig, *day, &candidates, params) {
+            Some((r, _)) => {
+                let (terms, last) = candidates
+                    .iter()
+                    .find(|c| c.0 == r)
+                    .map(|c| (c.1.clone(), c.2))
+                    .unwrap_or((Vec::new(), *day));
+                (r, terms, last.max(*day))
+            }
+            None => {
+                new_stories += 1;
+                (StoryRef::New(new_stories - 1), Vec::new(), *day)
+            }
+        };
+        let merged = merge_terms(&old_terms, sig, params);
+        if !state.contains_key(&target) {
+            order.push(target.clone());
+        }
+        state.insert(target.clone(), (merged, last_seen));
+        assignments.push(target);
+    }
+    let touched = order
+        .into_iter()
+        .filter_map(|r| state.remove(&r).map(|(terms, last)| (r, terms, last)))
+        .collect();
+    BatchPlan {
+        assignments,
+        touched,
+        new_stories,
+    }
+}
+
 #[derive(Debug)]
 struct LiveStory {
     terms: Vec<(u64, f32)>,

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use newsflow_core::article::{Article, Limits, Rejection, parse_article};
 use newsflow_core::dedup::{Decision, DedupParams, Index, Sketch, sketch};
 use newsflow_core::messages::{ArticleMessage, DuplicateMessage};
@@ -39,6 +39,8 @@ struct Parsed {
     sketch: Sketch,
     article_key: String,
     content_hash: i64,
+    /// The raw message's Kafka timestamp: when the article entered the pipeline.
+    produced_at: Option<DateTime<Utc>>,
 }
 
 /// The dedup handler.
@@ -74,11 +76,16 @@ impl Dedup {
     fn prepare_one(&self, message: &OwnedMessage) -> Item {
         let raw = message.payload().unwrap_or_default().to_vec();
         let headers = owned_headers(message);
+        let produced_at = message
+            .timestamp()
+            .to_millis()
+            .and_then(DateTime::from_timestamp_millis);
         let parsed = parse_article(&raw, &self.limits).map(|article| {
             let sketch = sketch(&article.text);
             Parsed {
                 article_key: article.article_key(),
                 content_hash: article.content_hash(),
+                produced_at,
                 sketch,
                 article,
             }
@@ -237,6 +244,7 @@ impl Dedup {
                     duplicate,
                     position: (*position).clone(),
                     ingested_at,
+                    produced_at: parsed.produced_at,
                 });
             }
             store::insert_articles(tx, &rows).await?;

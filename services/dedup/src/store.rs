@@ -19,6 +19,8 @@ pub struct ArticleRow<'a> {
     pub duplicate: Option<(i64, &'static str, f64)>,
     pub position: Position,
     pub ingested_at: DateTime<Utc>,
+    /// The raw message's Kafka timestamp.
+    pub produced_at: Option<DateTime<Utc>>,
 }
 
 /// A message that could not become an article.
@@ -107,6 +109,7 @@ pub async fn insert_articles(
     let mut published = Vec::with_capacity(n);
     let mut modified = Vec::with_capacity(n);
     let mut ingested = Vec::with_capacity(n);
+    let mut produced = Vec::with_capacity(n);
     let mut word_counts = Vec::with_capacity(n);
     let mut duplicate_of = Vec::with_capacity(n);
     let mut kinds = Vec::with_capacity(n);
@@ -131,6 +134,7 @@ pub async fn insert_articles(
         published.push(a.published_at);
         modified.push(a.modified_at);
         ingested.push(r.ingested_at);
+        produced.push(r.produced_at);
         word_counts.push(i32::try_from(a.text.split_whitespace().count()).unwrap_or(i32::MAX));
         duplicate_of.push(r.duplicate.map(|d| d.0));
         kinds.push(r.duplicate.map(|d| d.1));
@@ -143,11 +147,12 @@ pub async fn insert_articles(
         "INSERT INTO articles (id, article_key, external_id, url, canonical_url, content_hash, title,
                                description, body, source, language, authors, published_at, modified_at,
                                ingested_at, word_count, duplicate_of, duplicate_kind, similarity,
-                               src_topic, src_partition, src_offset)
+                               src_topic, src_partition, src_offset, produced_at)
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
                               $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[],
                               $13::timestamptz[], $14::timestamptz[], $15::timestamptz[], $16::int[],
-                              $17::bigint[], $18::text[], $19::real[], $20::text[], $21::int[], $22::bigint[])
+                              $17::bigint[], $18::text[], $19::real[], $20::text[], $21::int[], $22::bigint[],
+                              $23::timestamptz[])
          ON CONFLICT (src_topic, src_partition, src_offset) DO NOTHING",
     )
     .bind(&ids)
@@ -172,6 +177,7 @@ pub async fn insert_articles(
     .bind(&topics)
     .bind(&partitions)
     .bind(&offsets)
+    .bind(&produced)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -1,11 +1,15 @@
 //! SQL of the extract stage.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use newsflow_core::coding::Mention;
 use newsflow_core::messages::{
     ArticleMessage, EventActor, EventEvidence, EventMessage, EventPlace,
 };
-use newsflow_core::stories::{Candidate, Signature, StoryParams, assign, merge_terms};
+use newsflow_core::stories::{
+    Signature, StoryParams, StoryRef, Terms, assign_batch, term_from_db, term_to_db,
+};
 use newsflow_runtime::stage::Position;
 use sqlx::{Postgres, Row, Transaction};
 
@@ -25,53 +29,77 @@ pub async fn lock_merge(tx: &mut Tx) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// True when this article was already coded by this coder version (a re-sent message).
+/// The articles among `article_ids` already coded by this coder version (re-sent messages).
 pub async fn already_extracted(
     tx: &mut Tx,
-    article_id: i64,
+    article_ids: &[i64],
     version: &str,
-) -> Result<bool, sqlx::Error> {
-    let found: Option<Option<String>> = sqlx::query_scalar(
-        "SELECT coder_version FROM articles WHERE id = $1 AND extracted_at IS NOT NULL",
+) -> Result<HashSet<i64>, sqlx::Error> {
+    let found: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM articles WHERE id = ANY($1) AND extracted_at IS NOT NULL AND coder_version = $2",
     )
-    .bind(article_id)
-    .fetch_optional(&mut **tx)
+    .bind(article_ids)
+    .bind(version)
+    .fetch_all(&mut **tx)
     .await?;
-    Ok(found.flatten().as_deref() == Some(version))
+    Ok(found.into_iter().collect())
 }
 
+/// Records that the articles were coded. Returns, per article whose produce time is known,
+/// the seconds since its raw message was produced (the end-to-end latency).
+/// `clock_timestamp()`, not `now()`: the transaction may have started long before this
+/// point (a wait for the merge lock).
 pub async fn mark_extracted(
     tx: &mut Tx,
-    article_id: i64,
+    article_ids: &[i64],
     version: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE articles SET extracted_at = now(), coder_version = $2 WHERE id = $1")
-        .bind(article_id)
-        .bind(version)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+) -> Result<Vec<f64>, sqlx::Error> {
+    let latencies: Vec<Option<f64>> = sqlx::query_scalar(
+        "UPDATE articles SET extracted_at = clock_timestamp(), coder_version = $2 WHERE id = ANY($1)
+         RETURNING extract(epoch FROM extracted_at - produced_at)::float8",
+    )
+    .bind(article_ids)
+    .bind(version)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(latencies.into_iter().flatten().collect())
 }
 
 fn as_i32(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-/// Creates the events the mentions report (first report's fields win) and records the
-/// mentions, in two bulk statements. Returns the event ids touched.
+/// One coded article of a batch: the message, its mentions and the story it joined.
+pub struct Coded<'a> {
+    pub article: &'a ArticleMessage,
+    pub mentions: &'a [Mention],
+    pub story_id: i64,
+}
+
+/// Creates the events the batch's mentions report (the first report's fields win: rows are
+/// inserted in batch order) and records the mentions, in two bulk statements for the whole
+/// batch. Returns the event ids touched.
 pub async fn insert_mentions(
     tx: &mut Tx,
-    article: &ArticleMessage,
-    mentions: &[Mention],
+    coded: &[Coded<'_>],
     version: &str,
 ) -> Result<Vec<String>, sqlx::Error> {
+    let owners: Vec<&Coded<'_>> = coded
+        .iter()
+        .flat_map(|c| std::iter::repeat_n(c, c.mentions.len()))
+        .collect();
+    let mentions: Vec<&Mention> = coded.iter().flat_map(|c| c.mentions.iter()).collect();
     if mentions.is_empty() {
         return Ok(Vec::new());
     }
-    let seen: DateTime<Utc> = article.published_at.unwrap_or(article.ingested_at);
-    let ids: Vec<String> = mentions.iter().map(Mention::event_id).collect();
+    let seen: Vec<DateTime<Utc>> = owners.iter().map(|c| seen_at(c.article)).collect();
+    let article_ids: Vec<i64> = owners.iter().map(|c| c.article.article_id).collect();
+    let stories: Vec<i64> = owners.iter().map(|c| c.story_id).collect();
+    let sources: Vec<Option<&str>> = owners.iter().map(|c| c.article.source.as_deref()).collect();
+    let ordinal: Vec<i32> = (0..mentions.len()).map(as_i32).collect();
+    let ids: Vec<String> = mentions.iter().map(|m| m.event_id()).collect();
     let col = |f: &dyn Fn(&Mention) -> Option<String>| -> Vec<Option<String>> {
-        mentions.iter().map(f).collect()
+        mentions.iter().map(|m| f(m)).collect()
     };
     let dates: Vec<NaiveDate> = mentions.iter().map(|m| m.date).collect();
     let precision = col(&|m| Some(m.date_precision.clone()));
@@ -103,12 +131,21 @@ pub async fn insert_mentions(
                              source_role, target_code, target_name, target_country, target_role, cameo_code,
                              root_code, quad_class, goldstein, plover, place_name, place_country, place_lat,
                              place_lon, first_seen, last_seen, story_id, coder_version)
-         SELECT e.*, $21, $21, (SELECT story_id FROM articles WHERE id = $22), $23
+         SELECT e.event_id, e.event_date, e.date_precision, e.source_code, e.source_name, e.source_country,
+                e.source_role, e.target_code, e.target_name, e.target_country, e.target_role, e.cameo_code,
+                e.root_code, e.quad_class, e.goldstein, e.plover, e.place_name, e.place_country, e.place_lat,
+                e.place_lon, e.seen, e.seen, e.story_id, $24
            FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                        $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::smallint[],
                        $14::smallint[], $15::real[], $16::text[], $17::text[], $18::text[],
-                       $19::double precision[], $20::double precision[]) AS e
-         ORDER BY 1
+                       $19::double precision[], $20::double precision[], $21::timestamptz[], $22::bigint[],
+                       $23::int[])
+                AS e(event_id, event_date, date_precision, source_code, source_name, source_country,
+                     source_role, target_code, target_name, target_country, target_role, cameo_code,
+                     root_code, quad_class, goldstein, plover, place_name, place_country, place_lat,
+                     place_lon, seen, story_id, ordinal)
+         -- By event, then batch order: the first report of an event is the one inserted.
+         ORDER BY e.event_id, e.ordinal
          ON CONFLICT (event_id) DO NOTHING",
     )
     .bind(&ids)
@@ -131,8 +168,9 @@ pub async fn insert_mentions(
     .bind(&place_country)
     .bind(&lat)
     .bind(&lon)
-    .bind(seen)
-    .bind(article.article_id)
+    .bind(&seen)
+    .bind(&stories)
+    .bind(&ordinal)
     .bind(version)
     .execute(&mut **tx)
     .await?;
@@ -157,14 +195,15 @@ pub async fn insert_mentions(
                                      sentence_end, source_start, source_end, target_start, target_end,
                                      action_start, action_end, action_text, date_source, confidence, is_copy,
                                      source, mentioned_at, coder_version)
-         SELECT m.event_id, $16, m.sentence_no, m.sentence, m.in_title, m.sentence_start, m.sentence_end,
+         SELECT m.event_id, m.article_id, m.sentence_no, m.sentence, m.in_title, m.sentence_start, m.sentence_end,
                 m.source_start, m.source_end, m.target_start, m.target_end, m.action_start, m.action_end,
-                m.action_text, m.date_source, m.confidence, false, $17, $18, $19
+                m.action_text, m.date_source, m.confidence, false, m.source, m.seen, $19
            FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[], $5::int[], $6::int[], $7::int[], $8::int[],
-                       $9::int[], $10::int[], $11::int[], $12::int[], $13::text[], $14::text[], $15::real[])
+                       $9::int[], $10::int[], $11::int[], $12::int[], $13::text[], $14::text[], $15::real[],
+                       $16::bigint[], $17::text[], $18::timestamptz[])
                 AS m(event_id, sentence_no, sentence, in_title, sentence_start, sentence_end, source_start,
                      source_end, target_start, target_end, action_start, action_end, action_text, date_source,
-                     confidence)
+                     confidence, article_id, source, seen)
          ON CONFLICT DO NOTHING",
     )
     .bind(&ids)
@@ -182,22 +221,26 @@ pub async fn insert_mentions(
     .bind(&action_text)
     .bind(&date_source)
     .bind(&confidence)
-    .bind(article.article_id)
-    .bind(&article.source)
-    .bind(seen)
+    .bind(&article_ids)
+    .bind(&sources)
+    .bind(&seen)
     .bind(version)
     .execute(&mut **tx)
     .await?;
     Ok(ids)
 }
 
-/// Gives copies of `original_id` (all of them, or just `copy_id`) the original's mentions,
-/// as reports by the copies' outlets. Returns the event ids touched.
+/// Gives copies their originals' mentions, as reports by the copies' outlets. Each pair is
+/// (original, one copy) or (original, `None` = every copy dedup linked to it). Returns the
+/// event ids touched.
 pub async fn copy_mentions(
     tx: &mut Tx,
-    original_id: i64,
-    copy_id: Option<i64>,
+    pairs: &[(i64, Option<i64>)],
 ) -> Result<Vec<String>, sqlx::Error> {
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (originals, copies): (Vec<i64>, Vec<Option<i64>>) = pairs.iter().copied().unzip();
     sqlx::query_scalar(
         "INSERT INTO event_mentions (event_id, article_id, sentence_no, sentence, in_title, sentence_start,
                                      sentence_end, source_start, source_end, target_start, target_end,
@@ -207,14 +250,14 @@ pub async fn copy_mentions(
                 m.source_start, m.source_end, m.target_start, m.target_end, m.action_start, m.action_end,
                 m.action_text, m.date_source, m.confidence, true, d.source,
                 coalesce(d.published_at, d.ingested_at), m.coder_version
-           FROM event_mentions m
-           JOIN articles d ON d.duplicate_of = m.article_id
-          WHERE m.article_id = $1 AND NOT m.is_copy AND ($2::bigint IS NULL OR d.id = $2)
+           FROM unnest($1::bigint[], $2::bigint[]) AS x(original, copy)
+           JOIN event_mentions m ON m.article_id = x.original AND NOT m.is_copy
+           JOIN articles d ON d.duplicate_of = x.original AND (x.copy IS NULL OR d.id = x.copy)
          ON CONFLICT DO NOTHING
          RETURNING event_id",
     )
-    .bind(original_id)
-    .bind(copy_id)
+    .bind(&originals)
+    .bind(&copies)
     .fetch_all(&mut **tx)
     .await
 }
@@ -278,8 +321,7 @@ pub async fn refresh_events(
     .bind(event_ids)
     .fetch_all(&mut **tx)
     .await?;
-    let mut by_event: std::collections::HashMap<String, Vec<EventEvidence>> =
-        std::collections::HashMap::new();
+    let mut by_event: HashMap<String, Vec<EventEvidence>> = HashMap::new();
     for (event_id, url, source, sentence_no, sentence, is_copy) in evidence {
         by_event.entry(event_id).or_default().push(EventEvidence {
             url,
@@ -346,128 +388,261 @@ pub async fn refresh_events(
 /// was fetched and compared, thousands per article on a busy day.
 const STORY_SHORTLIST: i64 = 32;
 
-/// Puts the article (and the copies dedup already linked to it) into a story: the most
-/// similar story active within the window, or a new one. Returns the story id.
-pub async fn assign_story(
+/// When an article was published (or, failing that, ingested): its time in stories and events.
+pub fn seen_at(article: &ArticleMessage) -> DateTime<Utc> {
+    article.published_at.unwrap_or(article.ingested_at)
+}
+
+/// Puts each article of the batch (and the copies dedup already linked to it) into a story:
+/// the most similar story active within the window, or a new one, deciding in batch order
+/// (see [`assign_batch`]). Five statements for the whole batch, whatever its size. Returns
+/// the story id of each article.
+pub async fn assign_stories(
     tx: &mut Tx,
-    article: &ArticleMessage,
-    signature: &Signature,
+    articles: &[(&ArticleMessage, &Signature)],
     params: &StoryParams,
-) -> Result<i64, sqlx::Error> {
-    let seen = article.published_at.unwrap_or(article.ingested_at);
-    let day = seen.date_naive();
+) -> Result<Vec<i64>, sqlx::Error> {
+    if articles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let seen: Vec<DateTime<Utc>> = articles.iter().map(|(a, _)| seen_at(a)).collect();
+    let idx: Vec<i32> = (0..articles.len()).map(as_i32).collect();
     // Term hashes are u64; Postgres bigint is signed, so they are stored bit-for-bit as i64.
-    let terms: Vec<i64> = signature.terms.iter().map(|(t, _)| *t as i64).collect();
-    let rows: Vec<(i64, i64, f32, DateTime<Utc>)> = sqlx::query_as(
-        "WITH shortlist AS (
-             SELECT c.story_id
-               FROM story_terms c JOIN stories cs ON cs.id = c.story_id
-              WHERE c.term = ANY($1)
-                AND cs.last_seen BETWEEN $2 - make_interval(days => $3) AND $2 + make_interval(days => $3 + 1)
-              GROUP BY c.story_id
-              ORDER BY sum(c.weight) DESC, c.story_id
-              LIMIT $4)
-         SELECT st.story_id, st.term, st.weight, s.last_seen
-           FROM story_terms st JOIN stories s ON s.id = st.story_id
-          WHERE st.story_id IN (SELECT story_id FROM shortlist)
-          ORDER BY st.story_id",
+    let (term_idx, terms): (Vec<i32>, Vec<i64>) = articles
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (_, sig))| sig.terms.iter().map(move |(t, _)| (as_i32(i), term_to_db(*t))))
+        .unzip();
+    // Each article's shortlist: the stories in its window sharing the most term weight with it.
+    let shortlisted: Vec<(i32, i64)> = sqlx::query_as(
+        "WITH terms AS (SELECT * FROM unnest($3::int[], $4::bigint[]) AS t(idx, term))
+         SELECT i.idx, s.story_id
+           FROM unnest($1::int[], $2::timestamptz[]) AS i(idx, seen)
+           CROSS JOIN LATERAL (
+                SELECT c.story_id
+                  FROM story_terms c JOIN stories cs ON cs.id = c.story_id
+                 WHERE c.term IN (SELECT t.term FROM terms t WHERE t.idx = i.idx)
+                   AND cs.last_seen BETWEEN i.seen - make_interval(days => $5)
+                                        AND i.seen + make_interval(days => $5 + 1)
+                 GROUP BY c.story_id
+                 ORDER BY sum(c.weight) DESC, c.story_id
+                 LIMIT $6) s",
     )
+    .bind(&idx)
+    .bind(&seen)
+    .bind(&term_idx)
     .bind(&terms)
-    .bind(seen)
     .bind(i32::try_from(params.window_days).unwrap_or(i32::MAX))
     .bind(STORY_SHORTLIST)
     .fetch_all(&mut **tx)
     .await?;
-    let mut candidates: Vec<Candidate<i64>> = Vec::new();
-    for (story, term, weight, last_seen) in rows {
-        match candidates.last_mut() {
-            Some((id, terms, _)) if *id == story => terms.push((term as u64, weight)),
-            _ => candidates.push((story, vec![(term as u64, weight)], last_seen.date_naive())),
+    let mut shortlists: Vec<Vec<i64>> = vec![Vec::new(); articles.len()];
+    for (i, story) in &shortlisted {
+        if let Some(list) = usize::try_from(*i).ok().and_then(|i| shortlists.get_mut(i)) {
+            list.push(*story);
         }
     }
-    for (_, terms, _) in &mut candidates {
+    let mut wanted: Vec<i64> = shortlisted.iter().map(|(_, s)| *s).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let rows: Vec<(i64, i64, f32, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT st.story_id, st.term, st.weight, s.last_seen
+           FROM story_terms st JOIN stories s ON s.id = st.story_id
+          WHERE st.story_id = ANY($1)",
+    )
+    .bind(&wanted)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut stored: HashMap<i64, (Terms, NaiveDate)> = HashMap::new();
+    for (story, term, weight, last_seen) in rows {
+        stored
+            .entry(story)
+            .or_insert_with(|| (Vec::new(), last_seen.date_naive()))
+            .0
+            .push((term_from_db(term), weight));
+    }
+    for (terms, _) in stored.values_mut() {
         terms.sort_unstable_by_key(|(t, _)| *t);
     }
-    let (story_id, old_terms) = match assign(signature, day, &candidates, params) {
-        Some((id, _)) => {
-            let terms = candidates
-                .iter()
-                .find(|c| c.0 == id)
-                .map(|c| c.1.clone())
-                .unwrap_or_default();
-            (id, terms)
-        }
-        None => {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO stories (title, first_seen, last_seen) VALUES ($1, $2, $2) RETURNING id",
-            )
-            .bind(&article.title)
-            .bind(seen)
-            .fetch_one(&mut **tx)
-            .await?;
-            (id, Vec::new())
-        }
+
+    let input: Vec<(&Signature, NaiveDate)> = articles
+        .iter()
+        .zip(&seen)
+        .map(|((_, sig), seen)| (*sig, seen.date_naive()))
+        .collect();
+    let plan = assign_batch(&input, &shortlists, &stored, params);
+
+    // New stories get their ids from the table's own sequence, one round trip for all.
+    let new_ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT nextval(pg_get_serial_sequence('stories', 'id')) FROM generate_series(1, $1)",
+    )
+    .bind(i64::try_from(plan.new_stories).unwrap_or(i64::MAX))
+    .fetch_all(&mut **tx)
+    .await?;
+    let id_of = |r: &StoryRef<i64>| match r {
+        StoryRef::Existing(id) => *id,
+        StoryRef::New(n) => new_ids.get(*n).copied().unwrap_or_default(),
     };
-    let merged = merge_terms(&old_terms, signature, params);
-    let (hashes, weights): (Vec<i64>, Vec<f32>) =
-        merged.iter().map(|(t, w)| (*t as i64, *w)).unzip();
-    sqlx::query("DELETE FROM story_terms WHERE story_id = $1")
-        .bind(story_id)
+    let story_ids: Vec<i64> = plan.assignments.iter().map(id_of).collect();
+
+    // A new story is titled by its first article's headline.
+    let mut titles: Vec<Option<&str>> = vec![None; plan.new_stories];
+    let mut first_seen: HashMap<i64, DateTime<Utc>> = HashMap::new();
+    let mut last_seen: HashMap<i64, DateTime<Utc>> = HashMap::new();
+    // The day of the latest article merged into each story, as `story_terms.seen`.
+    let mut merged_day: HashMap<i64, NaiveDate> = HashMap::new();
+    for (((article, _), r), seen) in articles.iter().zip(&plan.assignments).zip(&seen) {
+        let id = id_of(r);
+        if let StoryRef::New(n) = r
+            && let Some(t) = titles.get_mut(*n)
+            && t.is_none()
+        {
+            *t = Some(article.title.as_deref().unwrap_or_default());
+        }
+        first_seen
+            .entry(id)
+            .and_modify(|f| *f = (*f).min(*seen))
+            .or_insert(*seen);
+        last_seen
+            .entry(id)
+            .and_modify(|l| *l = (*l).max(*seen))
+            .or_insert(*seen);
+        merged_day.insert(id, seen.date_naive());
+    }
+    if plan.new_stories > 0 {
+        let new_first: Vec<DateTime<Utc>> = new_ids
+            .iter()
+            .map(|id| first_seen.get(id).copied().unwrap_or_else(Utc::now))
+            .collect();
+        sqlx::query(
+            "INSERT INTO stories (id, title, first_seen, last_seen)
+             SELECT id, nullif(title, ''), seen, seen FROM unnest($1::bigint[], $2::text[], $3::timestamptz[])
+                    AS x(id, title, seen)",
+        )
+        .bind(&new_ids)
+        .bind(&titles)
+        .bind(&new_first)
+        .execute(&mut **tx)
+        .await?;
+    }
+
+    let touched: Vec<i64> = plan.touched.iter().map(|(r, _, _)| id_of(r)).collect();
+    let (mut term_story, mut term_hash, mut term_weight, mut term_seen) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (r, terms, _) in &plan.touched {
+        let id = id_of(r);
+        let day = merged_day.get(&id).copied().unwrap_or_default();
+        for (t, w) in terms {
+            term_story.push(id);
+            term_hash.push(term_to_db(*t));
+            term_weight.push(*w);
+            term_seen.push(day);
+        }
+    }
+    sqlx::query("DELETE FROM story_terms WHERE story_id = ANY($1)")
+        .bind(&touched)
         .execute(&mut **tx)
         .await?;
     sqlx::query(
-        "INSERT INTO story_terms (term, story_id, weight, seen)
-         SELECT t, $1, w, $4::date FROM unnest($2::bigint[], $3::real[]) AS x(t, w)",
+        "INSERT INTO story_terms (story_id, term, weight, seen)
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::real[], $4::date[])",
     )
-    .bind(story_id)
-    .bind(&hashes)
-    .bind(&weights)
-    .bind(day)
+    .bind(&term_story)
+    .bind(&term_hash)
+    .bind(&term_weight)
+    .bind(&term_seen)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE articles SET story_id = $1 WHERE id = $2 OR duplicate_of = $2")
-        .bind(story_id)
-        .bind(article.article_id)
-        .execute(&mut **tx)
-        .await?;
-    refresh_story(tx, story_id, seen).await?;
-    Ok(story_id)
+    let article_ids: Vec<i64> = articles.iter().map(|(a, _)| a.article_id).collect();
+    // Two statements rather than `id = x OR duplicate_of = x`, which defeats the indexes.
+    sqlx::query(
+        "UPDATE articles a SET story_id = x.story
+           FROM unnest($1::bigint[], $2::bigint[]) AS x(article, story) WHERE a.id = x.article",
+    )
+    .bind(&article_ids)
+    .bind(&story_ids)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE articles a SET story_id = x.story
+           FROM unnest($1::bigint[], $2::bigint[]) AS x(article, story) WHERE a.duplicate_of = x.article",
+    )
+    .bind(&article_ids)
+    .bind(&story_ids)
+    .execute(&mut **tx)
+    .await?;
+    let spans: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = touched
+        .iter()
+        .filter_map(|id| Some((*id, *first_seen.get(id)?, *last_seen.get(id)?)))
+        .collect();
+    refresh_stories(tx, &spans).await?;
+    Ok(story_ids)
 }
 
-/// A copy joins its original's story (when the original already has one).
-pub async fn join_original_story(
-    tx: &mut Tx,
-    original_id: i64,
-    copy_id: i64,
-) -> Result<(), sqlx::Error> {
-    let story: Option<(Option<i64>, DateTime<Utc>)> = sqlx::query_as(
-        "UPDATE articles c SET story_id = o.story_id FROM articles o
-          WHERE c.id = $2 AND o.id = $1 AND o.story_id IS NOT NULL
+/// Copies join their originals' stories (where the original already has one). Pairs are
+/// (original, copy).
+pub async fn join_original_stories(tx: &mut Tx, pairs: &[(i64, i64)]) -> Result<(), sqlx::Error> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let (originals, copies): (Vec<i64>, Vec<i64>) = pairs.iter().copied().unzip();
+    let joined: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
+        "UPDATE articles c SET story_id = o.story_id
+           FROM unnest($1::bigint[], $2::bigint[]) AS x(original, copy)
+           JOIN articles o ON o.id = x.original
+          WHERE c.id = x.copy AND o.story_id IS NOT NULL
          RETURNING c.story_id, coalesce(c.published_at, c.ingested_at)",
     )
-    .bind(original_id)
-    .bind(copy_id)
-    .fetch_optional(&mut **tx)
+    .bind(&originals)
+    .bind(&copies)
+    .fetch_all(&mut **tx)
     .await?;
-    if let Some((Some(story_id), seen)) = story {
-        refresh_story(tx, story_id, seen).await?;
+    let mut spans: HashMap<i64, (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
+    for (story, seen) in joined {
+        spans
+            .entry(story)
+            .and_modify(|(f, l)| {
+                *f = (*f).min(seen);
+                *l = (*l).max(seen);
+            })
+            .or_insert((seen, seen));
     }
-    Ok(())
+    let spans: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> =
+        spans.into_iter().map(|(id, (f, l))| (id, f, l)).collect();
+    refresh_stories(tx, &spans).await
 }
 
-/// Recomputes a story's counts from its articles.
-async fn refresh_story(tx: &mut Tx, story_id: i64, seen: DateTime<Utc>) -> Result<(), sqlx::Error> {
+/// Recomputes stories' counts from their articles and widens their first/last seen to the
+/// given spans: (story, first seen, last seen).
+async fn refresh_stories(
+    tx: &mut Tx,
+    spans: &[(i64, DateTime<Utc>, DateTime<Utc>)],
+) -> Result<(), sqlx::Error> {
+    if spans.is_empty() {
+        return Ok(());
+    }
+    let mut sorted = spans.to_vec();
+    // In id order: concurrent writers (there are none under the merge lock, but the report
+    // tools may update stories) always lock rows in the same order.
+    sorted.sort_unstable_by_key(|(id, _, _)| *id);
+    let ids: Vec<i64> = sorted.iter().map(|s| s.0).collect();
+    let firsts: Vec<DateTime<Utc>> = sorted.iter().map(|s| s.1).collect();
+    let lasts: Vec<DateTime<Utc>> = sorted.iter().map(|s| s.2).collect();
     sqlx::query(
-        "UPDATE stories s SET last_seen = GREATEST(s.last_seen, $2), first_seen = LEAST(s.first_seen, $2),
+        "UPDATE stories s SET last_seen = GREATEST(s.last_seen, x.last_seen),
+                first_seen = LEAST(s.first_seen, x.first_seen),
                 article_count = c.originals, copy_count = c.copies, source_count = c.sources
-           FROM (SELECT count(*) FILTER (WHERE duplicate_of IS NULL)::int AS originals,
-                        count(*) FILTER (WHERE duplicate_of IS NOT NULL)::int AS copies,
-                        count(DISTINCT source)::int AS sources
-                   FROM articles WHERE story_id = $1) c
-          WHERE s.id = $1",
+           FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS x(id, first_seen, last_seen)
+           CROSS JOIN LATERAL (
+                SELECT count(*) FILTER (WHERE duplicate_of IS NULL)::int AS originals,
+                       count(*) FILTER (WHERE duplicate_of IS NOT NULL)::int AS copies,
+                       count(DISTINCT source)::int AS sources
+                  FROM articles WHERE story_id = x.id) c
+          WHERE s.id = x.id",
     )
-    .bind(story_id)
-    .bind(seen)
+    .bind(&ids)
+    .bind(&firsts)
+    .bind(&lasts)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -243,3 +243,44 @@ fn index_clusters_expires_and_is_deterministic() {
     assert_eq!(live, 1);
     assert_eq!(run(), (ids, late, live));
 }
+
+#[test]
+fn batch_assignment_sees_stories_started_earlier_in_the_batch() {
+    let p = StoryParams::default();
+    let (t, f) = (treaty(&p), floods(&p));
+    let articles = [(&t, day(19)), (&f, day(19)), (&t, day(20))];
+    let plan = assign_batch::<i64>(&articles, &[vec![], vec![], vec![]], &HashMap::new(), &p);
+    assert_eq!(
+        plan.assignments,
+        vec![StoryRef::New(0), StoryRef::New(1), StoryRef::New(0)]
+    );
+    assert_eq!(plan.new_stories, 2);
+    assert_eq!(plan.touched.len(), 2);
+    // The treaty story holds both reports: its terms are those of two merges, seen up to the 20th.
+    let (r, terms, last) = &plan.touched[0];
+    assert_eq!(r, &StoryRef::New(0));
+    assert_eq!(*last, day(20));
+    assert_eq!(terms, &merge_terms(&merge_terms(&[], &t, &p), &t, &p));
+}
+
+#[test]
+fn batch_assignment_joins_stored_stories_and_matches_one_by_one() {
+    let p = StoryParams::default();
+    let (t, f) = (treaty(&p), floods(&p));
+    let stored: HashMap<i64, (Terms, NaiveDate)> =
+        HashMap::from([(7, (merge_terms(&[], &t, &p), day(18)))]);
+    let articles = [(&f, day(19)), (&t, day(19))];
+    // The stored story is shortlisted for the treaty article only.
+    let plan = assign_batch(&articles, &[vec![], vec![7]], &stored, &p);
+    assert_eq!(
+        plan.assignments,
+        vec![StoryRef::New(0), StoryRef::Existing(7)]
+    );
+    let (_, terms, last) = &plan.touched[1];
+    assert_eq!(*last, day(19));
+    assert_eq!(terms, &merge_terms(&stored[&7].0, &t, &p));
+    // Out of the window, the stored story is not joined.
+    let late = [(&t, day(19) + chrono::Duration::days(p.window_days + 5))];
+    let plan = assign_batch(&late, &[vec![7]], &stored, &p);
+    assert_eq!(plan.assignments, vec![StoryRef::New(0)]);
+}
