@@ -1,83 +1,184 @@
 #!/usr/bin/env bash
-# Measures newsflow's throughput and memory on the local stack, reproducibly:
-#   1. core logic, one thread: dedup (parse + normalise + sketch) and event coding, articles/s
-#   2. the dedup service over a backlog of BENCH_ARTICLES synthetic articles (~30% duplicates)
-#      in Kafka, through broker and Postgres: articles/s, CPU seconds per 1,000, peak RSS
-#   3. the extract service over the originals dedup forwarded: the same figures
-#   4. with BENCH_REPLICAS=2 (or more), the same service runs with that many replicas
-# Usage: scripts/bench.sh            (BENCH_ARTICLES=100000, BENCH_REPLICAS=1 by default)
+# Measures newsflow end to end against the limits of what it runs on, in one run:
+#   1. core logic on one thread: dedup (parse + normalise + hash + sketch) and event coding
+#   2. the limits newsflow cannot beat, for the same messages and rows: the broker's produce
+#      and consume throughput, and Postgres's bulk-load (COPY) throughput
+#   3. the whole pipeline: BENCH_ARTICLES synthetic ~600-word articles (~30% duplicates of
+#      every kind) produced while dedup and extract (BENCH_REPLICAS each) run; articles/s end
+#      to end, events/s, latency produce → events committed (p50/p99), CPU seconds per 1,000
+#      articles and peak memory per service (at 50,000 articles and at the end), and the
+#      pipeline's throughput as a share of the slower limit
+# The run has its own broker (Tansu, SQLite engine, 127.0.0.1:9093, deleted afterwards unless
+# BENCH_KEEP=1) and its own databases, so it neither disturbs nor is slowed by the test stack.
+# Usage: scripts/bench.sh        (BENCH_ARTICLES=200000, BENCH_REPLICAS=1, BENCH_WORDS=600)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$HOME/.cargo/bin:$PATH"
-n=${BENCH_ARTICLES:-100000}
+n=${BENCH_ARTICLES:-200000}
 replicas=${BENCH_REPLICAS:-1}
 words=${BENCH_WORDS:-600}
+checkpoint=${BENCH_CHECKPOINT:-50000}
+partitions=$((replicas > 4 ? replicas : 4))
 run=bench$(date +%s)
 work="$root/.local/$run"
+broker_dir="$root/.local/bench-broker"
+broker=127.0.0.1:9093
 mkdir -p "$work"
 admin_db=postgres://postgres@127.0.0.1:5432/postgres
-export DATABASE_URL=postgres://postgres@127.0.0.1:5432/newsflow_bench
+db=postgres://postgres@127.0.0.1:5432/newsflow_bench
+limit_db=postgres://postgres@127.0.0.1:5432/newsflow_bench_limit
 
+say() { printf '%s\n' "$*" | tee -a "$work/summary.txt"; }
+q() { psql "$1" -tAc "$2"; }
+now() { date +%s.%N; }
+calc() { echo "$1" | bc -l; }
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  NEWSFLOW_BROKER_ADDR=$broker NEWSFLOW_BROKER_DIR=$broker_dir scripts/stack.sh down >/dev/null 2>&1 || true
+  if [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$broker_dir"; fi
+}
+trap cleanup EXIT
+
+# The test stack (broker on 9092, Postgres, release binaries), then a fresh private broker.
 scripts/stack.sh up
+rm -rf "$broker_dir"
+NEWSFLOW_BROKER_ADDR=$broker NEWSFLOW_BROKER_DIR=$broker_dir NEWSFLOW_PARTITIONS=$partitions scripts/stack.sh up >/dev/null 2>&1
 cargo build --release -q -p newsflow-core --examples
 bin="$root/target/release"
 
-echo "== core logic (one thread)"
-"$bin/examples/dedup_bench" 20000 | tail -n 6
-"$bin/examples/coding_bench" | tail -n 6
+say "# newsflow benchmark $(date -u +%FT%TZ): $n articles of ~$words words, $replicas replica(s) per service, $partitions partitions"
+say "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB; $(psql --version | head -n1); Tansu 0.6.0 (SQLite)"
 
-psql "$admin_db" -qc "DROP DATABASE IF EXISTS newsflow_bench WITH (FORCE)" -c "CREATE DATABASE newsflow_bench"
-"$bin/newsflow-dedup" migrate >/dev/null
-export NEWSFLOW_BROKERS=127.0.0.1:9092 NEWSFLOW_LOG_FORMAT=json
+say "== 1. core logic, one thread"
+"$bin/examples/dedup_bench" 20000 | tail -n 6 | tee -a "$work/summary.txt"
+"$bin/examples/coding_bench" | tail -n 6 | tee -a "$work/summary.txt"
+
+export NEWSFLOW_BROKERS=$broker NEWSFLOW_LOG_FORMAT=json
 export NEWSFLOW_INPUT_TOPIC=$run.raw NEWSFLOW_OUTPUT_TOPIC=$run.articles NEWSFLOW_ARTICLES_TOPIC=$run.articles
 export NEWSFLOW_DUPLICATES_TOPIC=$run.duplicates NEWSFLOW_DLQ_TOPIC=$run.dlq NEWSFLOW_EVENTS_TOPIC=$run.events
-"$bin/newsflow-feed" topics --partitions 4 --topic "$NEWSFLOW_INPUT_TOPIC" --topic "$NEWSFLOW_OUTPUT_TOPIC" \
-  --topic "$NEWSFLOW_DUPLICATES_TOPIC" --topic "$NEWSFLOW_DLQ_TOPIC" --topic "$NEWSFLOW_EVENTS_TOPIC" >/dev/null
+"$bin/newsflow-feed" topics --partitions "$partitions" --topic "$run.limit" --topic "$NEWSFLOW_INPUT_TOPIC" \
+  --topic "$NEWSFLOW_OUTPUT_TOPIC" --topic "$NEWSFLOW_DUPLICATES_TOPIC" --topic "$NEWSFLOW_DLQ_TOPIC" \
+  --topic "$NEWSFLOW_EVENTS_TOPIC" >/dev/null
 
-echo "== producing $n synthetic articles (~$words words, 30% duplicates)"
-start=$(date +%s.%N)
-"$bin/newsflow-feed" synth --count "$n" --mean-words "$words" --seed 7 --quiet --truth "$work/truth.jsonl"
-end=$(date +%s.%N)
-echo "produced in $(echo "$end - $start" | bc) s"
+# The stream, generated once: the limit and the pipeline get the same bytes.
+"$bin/newsflow-feed" synth --count "$n" --mean-words "$words" --seed 7 --no-produce \
+  --out "$work/articles.jsonl" --truth "$work/truth.jsonl" >/dev/null
+mb=$(calc "$(stat -c %s "$work/articles.jsonl") / 1000000")
 
-q() { psql "$DATABASE_URL" -tAc "$1"; }
+say "== 2. limits"
+start=$(now)
+"$bin/newsflow-feed" jsonl --quiet --topic "$run.limit" "$work/articles.jsonl" >/dev/null
+produce_secs=$(calc "$(now) - $start")
+produce_rate=$(calc "$n / $produce_secs")
+say "$(printf 'broker produce: %d messages (%.0f MB) in %.1f s = %.0f messages/s' "$n" "$mb" "$produce_secs" "$produce_rate")"
+consume=$("$bin/newsflow-feed" drain --topic "$run.limit")
+consume_rate=$(echo "$consume" | grep -oE '"messages_per_second":[0-9.]+' | cut -d: -f2)
+say "$(printf 'broker consume: %.0f messages/s (%s)' "$consume_rate" "$consume")"
+broker_limit=$(calc "if ($produce_rate < $consume_rate) $produce_rate else $consume_rate")
 
-# Runs `replicas` replicas of one service over the backlog until `done_sql` is true; prints
-# throughput, CPU per 1,000 articles (all replicas) and the largest replica's peak RSS.
-measure() {
-  local name=$1 done_sql=$2 count_sql=$3
-  local start end pids=() i
-  start=$(date +%s.%N)
-  for i in $(seq 0 $((replicas - 1))); do
-    NEWSFLOW_ADMIN_ADDR=127.0.0.1:$((9190 + i)) NEWSFLOW_GROUP=$run-$name NEWSFLOW_INSTANCE_ID=$name-$i \
-      /usr/bin/time -v -o "$work/$name-$i.time" "$bin/newsflow-$name" run >"$work/$name-$i.log" 2>&1 &
-    pids+=($!)
+# ---- 3. the pipeline
+psql "$admin_db" -qc "DROP DATABASE IF EXISTS newsflow_bench WITH (FORCE)" -c "CREATE DATABASE newsflow_bench"
+DATABASE_URL=$db "$bin/newsflow-dedup" migrate >/dev/null
+
+start_service() {
+  local name=$1 i=$2
+  DATABASE_URL=$db NEWSFLOW_ADMIN_ADDR=127.0.0.1:$((9190 + 10 * ${#pids[@]})) NEWSFLOW_GROUP=$run-$name \
+    NEWSFLOW_INSTANCE_ID=$name-$i /usr/bin/time -v -o "$work/$name-$i.time" "$bin/newsflow-$name" run \
+    >"$work/$name-$i.log" 2>&1 &
+  pids+=($!)
+  echo "$name-$i $!" >>"$work/pids"
+}
+for i in $(seq 0 $((replicas - 1))); do start_service dedup "$i"; start_service extract "$i"; done
+
+# Memory sampler: the services' VmHWM (peak RSS so far) whenever the count of stored articles
+# first passes the checkpoint, so the peak at 50,000 articles can be compared with the end.
+(
+  marked=0
+  while sleep 1; do
+    count=$(q "$db" "SELECT count(*) FROM articles" 2>/dev/null || echo 0)
+    if [ "$marked" = 0 ] && [ "${count:-0}" -ge "$checkpoint" ]; then
+      while read -r name pid; do
+        child=$(pgrep -P "$pid" | head -n1)
+        [ -n "$child" ] && echo "$name $(awk '/VmHWM/ {print $2}' "/proc/$child/status" 2>/dev/null)" >>"$work/rss-checkpoint"
+      done <"$work/pids"
+      marked=1
+    fi
   done
-  until [ "$(q "$done_sql")" = "t" ]; do
-    for p in "${pids[@]}"; do
-      if ! kill -0 "$p" 2>/dev/null; then echo "$name died; see $work/$name-*.log" >&2; exit 1; fi
-    done
-    sleep 0.5
+) &
+sampler=$!
+
+say "== 3. pipeline: producing $n articles while dedup and extract run"
+start=$(now)
+"$bin/newsflow-feed" jsonl --quiet "$work/articles.jsonl" >/dev/null
+produced=$(calc "$(now) - $start")
+done_sql="SELECT (SELECT count(*) FROM articles) + (SELECT count(*) FROM rejected_messages) >= $n
+            AND NOT EXISTS (SELECT 1 FROM articles WHERE duplicate_of IS NULL AND extracted_at IS NULL)
+            AND NOT EXISTS (SELECT 1 FROM outbox)"
+until [ "$(q "$db" "$done_sql")" = "t" ]; do
+  for p in "${pids[@]}"; do
+    if ! kill -0 "$p" 2>/dev/null; then say "a service died; see $work/*.log"; exit 1; fi
   done
-  end=$(date +%s.%N)
-  for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" || true; done
-  local secs count cpu rss
-  secs=$(echo "$end - $start" | bc)
-  count=$(q "$count_sql")
+  sleep 0.5
+done
+secs=$(calc "$(now) - $start")
+kill "$sampler" 2>/dev/null || true
+for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; done
+for p in "${pids[@]}"; do wait "$p" || true; done
+pids=()
+
+events=$(q "$db" "SELECT count(*) FROM events")
+mentions=$(q "$db" "SELECT count(*) FROM event_mentions")
+originals=$(q "$db" "SELECT count(*) FROM articles WHERE duplicate_of IS NULL")
+rate=$(calc "$n / $secs")
+say "$(printf 'pipeline: %d articles (%d originals) in %.1f s (produced in %.1f s) = %.0f articles/s end to end' "$n" "$originals" "$secs" "$produced" "$rate")"
+say "$(printf 'events: %d (%d mentions) = %.0f events/s' "$events" "$mentions" "$(calc "$events / $secs")")"
+say "latency produce → events committed (originals): $(q "$db" "SELECT format('p50 %s s, p99 %s s, max %s s',
+      round(percentile_cont(0.5) WITHIN GROUP (ORDER BY s)::numeric, 2),
+      round(percentile_cont(0.99) WITHIN GROUP (ORDER BY s)::numeric, 2), round(max(s)::numeric, 2))
+    FROM (SELECT extract(epoch FROM extracted_at - produced_at) AS s FROM articles
+           WHERE duplicate_of IS NULL AND produced_at IS NOT NULL) x")"
+for name in dedup extract; do
   cpu=$(cat "$work/$name"-*.time | awk -F': ' '/User time/ {t += $2} /System time/ {t += $2} END {print t}')
   rss=$(cat "$work/$name"-*.time | awk -F': ' '/Maximum resident set size/ {if ($2 > m) m = $2} END {print m}')
-  printf '%-8s x%d %8d articles in %7.1f s = %8.0f articles/s | CPU %6.1f s = %5.2f s per 1,000 | peak RSS %6.1f MB\n' \
-    "$name" "$replicas" "$count" "$secs" "$(echo "$count / $secs" | bc -l)" "$cpu" "$(echo "$cpu * 1000 / $count" | bc -l)" \
-    "$(echo "$rss / 1024" | bc -l)"
-}
+  at=$(awk -v s="$name" '$1 ~ "^"s"-" {if ($2 > m) m = $2} END {print m + 0}' "$work/rss-checkpoint" 2>/dev/null || echo 0)
+  say "$(printf '%-8s CPU %6.1f s = %5.2f s per 1,000 articles | peak RSS %6.1f MB at %d articles, %6.1f MB at %d' \
+    "$name" "$cpu" "$(calc "$cpu * 1000 / $n")" "$(calc "${at:-0} / 1024")" "$checkpoint" "$(calc "$rss / 1024")" "$n")"
+done
+say "dedup quality: $(DATABASE_URL=$db "$bin/newsflow-feed" score --truth "$work/truth.jsonl" | tr -d '\n ' | grep -oE '"precision":[0-9.]+,"recall":[0-9.]+')"
 
-echo "== services over the backlog ($replicas replica(s) each, 4 partitions)"
-measure dedup "SELECT (SELECT count(*) FROM articles) + (SELECT count(*) FROM rejected_messages) >= $n AND NOT EXISTS (SELECT 1 FROM outbox)" \
-  "SELECT count(*) FROM articles"
-originals=$(q "SELECT count(*) FROM articles WHERE duplicate_of IS NULL")
-measure extract "SELECT count(*) = 0 FROM articles WHERE duplicate_of IS NULL AND extracted_at IS NULL" \
-  "SELECT count(*) FROM articles WHERE duplicate_of IS NULL"
-echo "events: $(q "SELECT count(*) FROM events"), mentions: $(q "SELECT count(*) FROM event_mentions"), stories: $(q "SELECT count(*) FROM stories")"
-echo "dedup quality: $("$bin/newsflow-feed" score --truth "$work/truth.jsonl" | tr -d '\n ' | grep -oE '"precision":[0-9.]+,"recall":[0-9.]+')"
+# ---- Postgres limit: bulk-load the rows the pipeline wrote (same tables, same indexes) with
+# COPY, the fastest path into Postgres.
+psql "$admin_db" -qc "DROP DATABASE IF EXISTS newsflow_bench_limit WITH (FORCE)" -c "CREATE DATABASE newsflow_bench_limit"
+DATABASE_URL=$limit_db "$bin/newsflow-dedup" migrate >/dev/null
+tables="stories articles article_bands story_terms events event_mentions"
+rows=0
+for t in $tables; do
+  cols=$(q "$db" "SELECT string_agg(quote_ident(column_name), ',' ORDER BY ordinal_position) FROM information_schema.columns
+                   WHERE table_schema = 'public' AND table_name = '$t' AND is_identity = 'NO'")
+  order=$(q "$db" "SELECT CASE WHEN EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = '$t' AND column_name = 'id') THEN 'ORDER BY id' ELSE '' END")
+  psql "$db" -qc "\\copy (SELECT $cols FROM $t $order) TO '$work/$t.copy'"
+  rows=$((rows + $(wc -l <"$work/$t.copy")))
+done
+# articles.story_id references stories and stories come first; duplicate_of references earlier ids.
+start=$(now)
+for t in $tables; do
+  cols=$(q "$db" "SELECT string_agg(quote_ident(column_name), ',' ORDER BY ordinal_position) FROM information_schema.columns
+                   WHERE table_schema = 'public' AND table_name = '$t' AND is_identity = 'NO'")
+  psql "$limit_db" -qc "\\copy $t ($cols) FROM '$work/$t.copy'"
+done
+copy_secs=$(calc "$(now) - $start")
+pg_limit=$(calc "$n / $copy_secs")
+say "$(printf 'postgres bulk load: %d rows (articles, bands, stories, terms, events, mentions) in %.1f s = %.0f rows/s = the rows of %.0f articles/s' \
+  "$rows" "$copy_secs" "$(calc "$rows / $copy_secs")" "$pg_limit")"
+rm -f "$work"/*.copy
+psql "$admin_db" -qc "DROP DATABASE IF EXISTS newsflow_bench_limit WITH (FORCE)"
+
+slower=$(calc "if ($broker_limit < $pg_limit) $broker_limit else $pg_limit")
+which=$( [ "$(calc "$broker_limit < $pg_limit")" = 1 ] && echo broker || echo postgres )
+say "$(printf 'slower limit: %s at %.0f articles/s; the pipeline sustains %.0f articles/s = %.0f%% of it' \
+  "$which" "$slower" "$rate" "$(calc "100 * $rate / $slower")")"
+say "summary and logs: $work"

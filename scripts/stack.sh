@@ -6,13 +6,14 @@
 #   scripts/stack.sh status
 # The broker is Tansu 0.6.0 with its SQLite engine on 127.0.0.1:9092; its data and log live in
 # .local/tansu/. Settings: NEWSFLOW_PARTITIONS (default 4), DATABASE_URL (default
-# postgres://postgres@127.0.0.1:5432/newsflow).
+# postgres://postgres@127.0.0.1:5432/newsflow), NEWSFLOW_BROKER_ADDR and NEWSFLOW_BROKER_DIR
+# (a second, private broker, as the benchmark runs).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 state="$root/.local"
-tansu_dir="$state/tansu"
-broker_addr=127.0.0.1:9092
+tansu_dir=${NEWSFLOW_BROKER_DIR:-$state/tansu}
+broker_addr=${NEWSFLOW_BROKER_ADDR:-127.0.0.1:9092}
 partitions=${NEWSFLOW_PARTITIONS:-4}
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/newsflow}
 export PATH="$HOME/.cargo/bin:$PATH"

@@ -411,7 +411,11 @@ pub async fn assign_stories(
     let (term_idx, terms): (Vec<i32>, Vec<i64>) = articles
         .iter()
         .enumerate()
-        .flat_map(|(i, (_, sig))| sig.terms.iter().map(move |(t, _)| (as_i32(i), term_to_db(*t))))
+        .flat_map(|(i, (_, sig))| {
+            sig.terms
+                .iter()
+                .map(move |(t, _)| (as_i32(i), term_to_db(*t)))
+        })
         .unzip();
     // Each article's shortlist: the stories in its window sharing the most term weight with it.
     let shortlisted: Vec<(i32, i64)> = sqlx::query_as(

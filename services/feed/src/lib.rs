@@ -47,6 +47,18 @@ pub enum Command {
     /// Inspect the dead-letter topic (one JSON line per message) and optionally replay the
     /// original bytes of the selected messages to a topic (after the cause was fixed).
     Dlq(DlqArgs),
+    /// Read a topic from its beginning to its end as it is now, as fast as the broker serves
+    /// it, and print messages/s and MB/s as JSON (the benchmark's broker consume limit).
+    Drain(DrainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DrainArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// The topic to read.
+    #[arg(long)]
+    pub topic: String,
 }
 
 #[derive(Debug, Args)]
@@ -213,6 +225,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Synth(args) => synth(args).await,
         Command::Score(args) => score_run(&args).await,
         Command::Dlq(args) => dlq(&args).await,
+        Command::Drain(args) => drain(&args),
     }
 }
 
@@ -429,7 +442,7 @@ fn count(
 /// `newsflow.replayed-from`). Error headers are dropped from the replayed copy.
 async fn dlq(args: &DlqArgs) -> anyhow::Result<()> {
     use rdkafka::Message;
-    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::consumer::BaseConsumer;
     use rdkafka::message::{Header, Headers, OwnedHeaders};
     args.kafka.validate().map_err(anyhow::Error::msg)?;
     validate_topic("--dlq-topic", &args.dlq_topic).map_err(anyhow::Error::msg)?;
@@ -444,19 +457,7 @@ async fn dlq(args: &DlqArgs) -> anyhow::Result<()> {
         ],
     )
     .create()?;
-    let metadata = consumer.fetch_metadata(Some(&args.dlq_topic), Duration::from_secs(10))?;
-    let mut ends = std::collections::HashMap::new();
-    let mut tpl = rdkafka::TopicPartitionList::new();
-    for t in metadata.topics() {
-        for p in t.partitions() {
-            let (low, high) =
-                consumer.fetch_watermarks(&args.dlq_topic, p.id(), Duration::from_secs(10))?;
-            if high > low {
-                ends.insert(p.id(), high);
-                tpl.add_partition_offset(&args.dlq_topic, p.id(), rdkafka::Offset::Offset(low))?;
-            }
-        }
-    }
+    let mut ends = assign_whole_topic(&consumer, &args.dlq_topic)?;
     let producer: Option<FutureProducer> = match &args.replay_to {
         Some(_) => Some(kafka::producer(&args.kafka)?),
         None => None,
@@ -465,7 +466,6 @@ async fn dlq(args: &DlqArgs) -> anyhow::Result<()> {
         eprintln!("{} is empty", args.dlq_topic);
         return Ok(());
     }
-    consumer.assign(&tpl)?;
     let (mut selected, mut replayed) = (0u64, 0u64);
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while !ends.is_empty() && selected < args.limit {
@@ -551,5 +551,85 @@ async fn dlq(args: &DlqArgs) -> anyhow::Result<()> {
         Some(target) => eprintln!("{selected} selected, {replayed} replayed to {target}"),
         None => eprintln!("{selected} selected"),
     }
+    Ok(())
+}
+
+/// Assigns `consumer` every non-empty partition of `topic` from its first offset; returns
+/// each such partition's end (high watermark) as of now.
+fn assign_whole_topic(
+    consumer: &rdkafka::consumer::BaseConsumer,
+    topic: &str,
+) -> anyhow::Result<std::collections::HashMap<i32, i64>> {
+    use rdkafka::consumer::Consumer;
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+    let mut ends = std::collections::HashMap::new();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    for t in metadata.topics() {
+        for p in t.partitions() {
+            let (low, high) = consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(10))?;
+            if high > low {
+                ends.insert(p.id(), high);
+                tpl.add_partition_offset(topic, p.id(), rdkafka::Offset::Offset(low))?;
+            }
+        }
+    }
+    if !ends.is_empty() {
+        consumer.assign(&tpl)?;
+    }
+    Ok(ends)
+}
+
+/// `drain`: reads the topic to its current end and reports the rate.
+fn drain(args: &DrainArgs) -> anyhow::Result<()> {
+    use rdkafka::Message;
+    use rdkafka::consumer::BaseConsumer;
+    args.kafka.validate().map_err(anyhow::Error::msg)?;
+    validate_topic("--topic", &args.topic).map_err(anyhow::Error::msg)?;
+    let consumer: BaseConsumer = kafka::client_config(
+        &args.kafka,
+        &[
+            ("group.id", "newsflow-drain"),
+            ("enable.auto.commit", "false"),
+            ("fetch.max.bytes", "52428800"),
+            ("max.partition.fetch.bytes", "10485760"),
+        ],
+    )
+    .create()?;
+    let mut ends = assign_whole_topic(&consumer, &args.topic)?;
+    let started = std::time::Instant::now();
+    let (mut messages, mut bytes) = (0u64, 0u64);
+    let mut idle = std::time::Instant::now();
+    while !ends.is_empty() {
+        anyhow::ensure!(
+            idle.elapsed() < Duration::from_secs(60),
+            "no message from {} for 60 s",
+            args.topic
+        );
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let message = message?;
+        idle = std::time::Instant::now();
+        messages += 1;
+        bytes += message.payload_len() as u64;
+        if ends
+            .get(&message.partition())
+            .is_some_and(|end| message.offset() + 1 >= *end)
+        {
+            ends.remove(&message.partition());
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({
+            "topic": args.topic,
+            "messages": messages,
+            "bytes": bytes,
+            "seconds": seconds,
+            "messages_per_second": messages as f64 / seconds.max(1e-9),
+            "mb_per_second": bytes as f64 / 1e6 / seconds.max(1e-9),
+        })
+    );
     Ok(())
 }
