@@ -559,22 +559,16 @@ pub async fn assign_stories(
     .await?;
     let article_ids: Vec<i64> = articles.iter().map(|(a, _)| a.article_id).collect();
     // Two statements rather than `id = x OR duplicate_of = x`, which defeats the indexes.
-    sqlx::query(
-        "UPDATE articles a SET story_id = x.story
-           FROM unnest($1::bigint[], $2::bigint[]) AS x(article, story) WHERE a.id = x.article",
-    )
-    .bind(&article_ids)
-    .bind(&story_ids)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "UPDATE articles a SET story_id = x.story
-           FROM unnest($1::bigint[], $2::bigint[]) AS x(article, story) WHERE a.duplicate_of = x.article",
-    )
-    .bind(&article_ids)
-    .bind(&story_ids)
-    .execute(&mut **tx)
-    .await?;
+    for column in ["id", "duplicate_of"] {
+        sqlx::query(&format!(
+            "UPDATE articles a SET story_id = x.story
+               FROM unnest($1::bigint[], $2::bigint[]) AS x(article, story) WHERE a.{column} = x.article"
+        ))
+        .bind(&article_ids)
+        .bind(&story_ids)
+        .execute(&mut **tx)
+        .await?;
+    }
     let spans: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = touched
         .iter()
         .filter_map(|id| Some((*id, *first_seen.get(id)?, *last_seen.get(id)?)))
