@@ -3,6 +3,10 @@
 //!
 //! `cargo run --release -p newsflow-core --example dedup_bench -- [N]`
 //!
+//! `parse+hash+sketch` is the service's sequence (`Article::content_hash` and `sketch`,
+//! two tokenisations); `parse+fingerprint` gets both from one (`dedup::fingerprint`,
+//! as the offline Checker does).
+//!
 //! Rates are per CPU-second of this thread (from /proc/thread-self/schedstat where
 //! available), so they stay meaningful on a machine shared with other builds; wall-clock
 //! time is printed beside them.
@@ -10,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use newsflow_core::article::{Article, Limits, parse_article};
-use newsflow_core::dedup::{Checker, DedupParams, sketch};
+use newsflow_core::dedup::{Checker, DedupParams, fingerprint, sketch};
 
 /// Deterministic xorshift, so runs are comparable.
 struct Rng(u64);
@@ -208,6 +212,27 @@ fn stage_pipeline(messages: &[Vec<u8>], limits: &Limits) -> usize {
     keys
 }
 
+/// The same through [`fingerprint`]: content hash and sketch from one tokenisation.
+#[inline(never)]
+fn stage_pipeline_fingerprint(messages: &[Vec<u8>], limits: &Limits) -> usize {
+    let mut keys = 0usize;
+    for m in messages {
+        if let Ok(a) = parse_article(m, limits) {
+            let f = fingerprint(&a.text);
+            keys += f.sketch.band_keys.len() + (f.content_hash & 1) as usize;
+        }
+    }
+    keys
+}
+
+#[inline(never)]
+fn stage_fingerprint(texts: &[Article]) -> usize {
+    texts
+        .iter()
+        .map(|a| fingerprint(&a.text).sketch.shingles.len())
+        .sum()
+}
+
 #[inline(never)]
 fn stage_parse(messages: &[Vec<u8>], limits: &Limits) -> Vec<Article> {
     messages
@@ -266,6 +291,15 @@ fn main() {
         &format!(" [{keys} band keys]"),
     );
 
+    let (keys, cpu, wall) = timed(|| stage_pipeline_fingerprint(&messages, &limits));
+    report(
+        "parse+fingerprint",
+        n,
+        cpu,
+        wall,
+        &format!(" [{keys} band keys; hash and sketch from one tokenisation]"),
+    );
+
     // the split
     let (texts, cpu, wall) = timed(|| stage_parse(&messages, &limits));
     report("  parse", n, cpu, wall, "");
@@ -279,6 +313,8 @@ fn main() {
         wall,
         &format!(" [{} shingles/article]", shingles / n.max(1)),
     );
+    let (_, cpu, wall) = timed(|| stage_fingerprint(&texts));
+    report("  fingerprint", n, cpu, wall, " [content hash + sketch]");
 
     // the same articles as HTML pages (`html` field): tag stripping on top
     let html_messages: Vec<Vec<u8>> = texts

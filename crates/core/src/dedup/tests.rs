@@ -607,6 +607,11 @@ fn stored_values_are_pinned() {
         .iter()
         .map(|t| (hash(t), sketch_digest(&sketch(t))))
         .collect();
+    for t in &texts {
+        let one_pass = fingerprint(t);
+        assert_eq!(one_pass.content_hash, hash(t));
+        assert_eq!(one_pass.sketch, sketch(t));
+    }
     assert_eq!(
         got, PINNED_STORED_VALUES,
         "content hash or sketch changed: stored values would no longer match"
