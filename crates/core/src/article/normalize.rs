@@ -44,7 +44,41 @@ pub(crate) fn normalize_text(raw: &str, lines: Lines, max_chars: usize) -> Strin
 /// Whether `c` certainly stays as it is under NFKC, whatever surrounds it: quick-check
 /// "yes" and a starter (combining marks may be reordered or composed).
 fn nfkc_stable(c: char) -> bool {
+    // Latin-1 letters and the usual typographic punctuation (dashes, curly quotes,
+    // daggers, bullet) first: most non-ASCII characters of Western news are among them,
+    // and the table lookups below cost tens of instructions each.
+    matches!(c, '\u{00C0}'..='\u{00FF}' | '\u{2012}'..='\u{2016}' | '\u{2018}'..='\u{2023}')
+        || nfkc_stable_by_table(c)
+}
+
+fn nfkc_stable_by_table(c: char) -> bool {
     canonical_combining_class(c) == 0 && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether the 8 bytes `x` (little-endian) all continue a run of ordinary characters in
+/// [`collapse`]: printable ASCII (0x21..=0x7E), or a space followed by printable ASCII
+/// (`next`, the byte after the chunk, decides for a final space).
+///
+/// Hand-written SWAR ("SIMD within a register", as in memchr's fallback): safe Rust has
+/// no portable SIMD on stable, and no crate searches for "first byte outside a range or
+/// a double space". Each test sets the high bit of a byte that fails it; carries and
+/// borrows only cross out of a byte that already failed, so "any bit set" is exact.
+fn ordinary_chunk(x: u64, next: Option<u8>) -> bool {
+    let below_space = x.wrapping_sub(ONES * 0x20) & !x;
+    let del_or_non_ascii = x | x.wrapping_add(ONES);
+    if (below_space | del_or_non_ascii) & HIGHS != 0 {
+        return false;
+    }
+    // Every byte is now in 0x20..=0x7E: mark the spaces (bytes equal to 0x20) exactly.
+    let y = x ^ (ONES * 0x20);
+    let spaces = !(((y & !HIGHS).wrapping_add(!HIGHS)) | y | !HIGHS);
+    if spaces & (spaces >> 8) != 0 {
+        return false;
+    }
+    spaces >> 63 == 0 || next.is_some_and(|n| (0x21..=0x7E).contains(&n))
 }
 
 /// The whitespace / control-character part of [`normalize_text`]. With `check_nfkc`,
@@ -124,6 +158,14 @@ fn collapse(text: &str, lines: Lines, max_chars: usize, check_nfkc: bool) -> Opt
             // Fast path: the rest of a run of printable ASCII (words with single
             // spaces), bounded by the characters still allowed.
             let limit = bytes.len().min(i.saturating_add(max_chars - chars));
+            while let Some(chunk) = bytes.get(i..i + 8).filter(|_| i + 8 <= limit) {
+                let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+                if !ordinary_chunk(x, bytes.get(i + 8).copied()) {
+                    break;
+                }
+                i += 8;
+                chars += 8;
+            }
             while i < limit {
                 match bytes[i] {
                     0x21..=0x7E => {}
@@ -367,6 +409,165 @@ pub(crate) fn content_hash(text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Normalisation before its fast paths (SWAR runs, common characters known to be
+    /// NFKC-stable), the specification they are checked against.
+    mod reference_normalize {
+        use super::super::{Class, Lines, is_invisible, is_line_break};
+        use unicode_normalization::char::canonical_combining_class;
+        use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+
+        /// Normalises text for storage and display.
+        ///
+        /// NFKC; control characters and invisible format characters (soft hyphen, zero-width
+        /// spaces, bidi overrides, BOM) removed; runs of whitespace collapsed to one space; line
+        /// breaks (any run of them, with the spaces around them) collapsed to a single `\n`
+        /// between paragraphs, or to a space with [`Lines::Join`]; no leading or trailing
+        /// whitespace. At most `max_chars` characters are kept (cut at a character boundary).
+        pub(super) fn normalize_text(raw: &str, lines: Lines, max_chars: usize) -> String {
+            // NFKC is the expensive step and a no-op for almost all real text: collapse first,
+            // checking each non-ASCII character on the way; only if one might change under
+            // NFKC ("…", "ﬁ", full-width forms, combining marks), normalise the lines that
+            // contain such characters (a line break is a safe NFKC boundary) and collapse that.
+            collapse(raw, lines, max_chars, true)
+                .or_else(|| {
+                    let mut normalized = String::with_capacity(raw.len() + raw.len() / 8);
+                    for line in raw.split_inclusive('\n') {
+                        if line
+                            .chars()
+                            .all(|c| c.is_ascii() || c.is_whitespace() || nfkc_stable(c))
+                        {
+                            normalized.push_str(line);
+                        } else {
+                            normalized.extend(line.nfkc());
+                        }
+                    }
+                    collapse(&normalized, lines, max_chars, false)
+                })
+                .unwrap_or_default()
+        }
+
+        /// Whether `c` certainly stays as it is under NFKC, whatever surrounds it: quick-check
+        /// "yes" and a starter (combining marks may be reordered or composed).
+        fn nfkc_stable(c: char) -> bool {
+            canonical_combining_class(c) == 0
+                && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
+        }
+
+        /// The whitespace / control-character part of [`normalize_text`]. With `check_nfkc`,
+        /// returns `None` as soon as a character is met that NFKC might change.
+        fn collapse(
+            text: &str,
+            lines: Lines,
+            max_chars: usize,
+            check_nfkc: bool,
+        ) -> Option<String> {
+            let mut out = String::with_capacity(text.len().min(max_chars.saturating_mul(4)));
+            let bytes = text.as_bytes();
+            let mut chars = 0usize;
+            let mut pending_space = false;
+            let mut pending_break = false;
+            // Runs of ordinary characters (including single spaces between them) are copied as
+            // one slice; ASCII is classified per byte without decoding. This is the hottest
+            // loop of parsing.
+            let mut run_start: Option<usize> = None;
+            let mut cut = false;
+            let mut i = 0;
+            while i < bytes.len() {
+                let b = bytes[i];
+                let (class, len) = if b.is_ascii() {
+                    let class = match b {
+                        0x21..=0x7E => Class::Ordinary,
+                        b' ' if run_start.is_some()
+                            && bytes.get(i + 1).is_some_and(|n| (0x21..=0x7E).contains(n)) =>
+                        {
+                            Class::Ordinary
+                        }
+                        b' ' | b'\t' => Class::Space,
+                        b'\n' | b'\r' | 0x0B | 0x0C => Class::Break,
+                        _ => Class::Drop,
+                    };
+                    (class, 1)
+                } else {
+                    let c = text
+                        .get(i..)
+                        .and_then(|rest| rest.chars().next())
+                        .unwrap_or('\u{FFFD}');
+                    let class = if is_line_break(c) {
+                        Class::Break
+                    } else if c.is_whitespace() {
+                        // NFKC maps whitespace (no-break and typographic spaces) to whitespace,
+                        // which collapses the same way: no check needed.
+                        Class::Space
+                    } else if c.is_control() || is_invisible(c) {
+                        Class::Drop
+                    } else {
+                        if check_nfkc && !nfkc_stable(c) {
+                            return None;
+                        }
+                        Class::Ordinary
+                    };
+                    (class, c.len_utf8())
+                };
+                if class == Class::Ordinary {
+                    if run_start.is_none() {
+                        if !out.is_empty() && (pending_space || pending_break) {
+                            if chars >= max_chars {
+                                cut = true;
+                                break;
+                            }
+                            out.push(if pending_break && lines == Lines::Keep {
+                                '\n'
+                            } else {
+                                ' '
+                            });
+                            chars += 1;
+                        }
+                        pending_space = false;
+                        pending_break = false;
+                        run_start = Some(i);
+                    }
+                    if chars >= max_chars {
+                        cut = true;
+                        break;
+                    }
+                    chars += 1;
+                    i += len;
+                    // Fast path: the rest of a run of printable ASCII (words with single
+                    // spaces), bounded by the characters still allowed.
+                    let limit = bytes.len().min(i.saturating_add(max_chars - chars));
+                    while i < limit {
+                        match bytes[i] {
+                            0x21..=0x7E => {}
+                            b' ' if bytes.get(i + 1).is_some_and(|n| (0x21..=0x7E).contains(n)) => {
+                            }
+                            _ => break,
+                        }
+                        i += 1;
+                        chars += 1;
+                    }
+                    continue;
+                }
+                if let Some(start) = run_start.take() {
+                    out.push_str(text.get(start..i).unwrap_or(""));
+                }
+                match class {
+                    Class::Break => pending_break = true,
+                    Class::Space => pending_space = true,
+                    _ => {}
+                }
+                i += len;
+            }
+            if let Some(start) = run_start {
+                let end = if cut { i } else { bytes.len() };
+                out.push_str(text.get(start..end).unwrap_or(""));
+            }
+            // The cut may have landed right after a separator.
+            let trimmed = out.trim_end().len();
+            out.truncate(trimmed);
+            Some(out)
+        }
+    }
 
     /// The word stream as it was first written (two separate passes, for the shingles
     /// and the content hash), kept as the specification the single-pass [`join_words`]
@@ -654,6 +855,78 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    #[test]
+    fn characters_taken_as_nfkc_stable_are() {
+        for c in ('\u{00C0}'..='\u{00FF}').chain('\u{2000}'..='\u{206F}') {
+            if nfkc_stable(c) {
+                assert!(nfkc_stable_by_table(c), "{c:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn fast_paths_normalise_as_the_reference() {
+        const ALPHABET: &[&str] = &[
+            "a",
+            "b",
+            "Z",
+            ".",
+            "~",
+            " ",
+            " ",
+            " ",
+            "  ",
+            "\t",
+            "\n",
+            "\r\n",
+            "\u{7F}",
+            "\0",
+            "\u{A0}",
+            "\u{200B}",
+            "\u{AD}",
+            "“",
+            "’",
+            "—",
+            "…",
+            "ﬁ",
+            "é",
+            "e\u{301}",
+            "\u{5B1}",
+            "東",
+            "\u{85}",
+            "\u{2028}",
+            "\u{3000}",
+            "Ａ",
+            "&amp;",
+            "x y z w",
+            "abcdefghijkl",
+        ];
+        let mut state = 0x1234_5678_9abc_def1_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 30) as usize;
+            let text: String = (0..len)
+                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                .collect();
+            let max_chars = match next() % 3 {
+                0 => usize::MAX,
+                _ => (next() % 80) as usize,
+            };
+            for lines in [Lines::Keep, Lines::Join] {
+                assert_eq!(
+                    normalize_text(&text, lines, max_chars),
+                    reference_normalize::normalize_text(&text, lines, max_chars),
+                    "{text:?} {lines:?} {max_chars}"
+                );
+            }
+        }
     }
 
     #[test]
