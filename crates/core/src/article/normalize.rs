@@ -357,6 +357,18 @@ pub(crate) fn join_words(text: &str, joined: &mut Vec<u8>, mut on_word: impl FnM
         let start = out.len();
         let mut modifier_apostrophe = false;
         while i < n {
+            if let Some(chunk) = bytes.get(i..i + 8) {
+                // 8 bytes at a time while they are ASCII letters and digits
+                let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+                let run = ascii_word_run(x);
+                let len = out.len();
+                out.extend_from_slice(&(x | (ONES * 0x20)).to_le_bytes());
+                out.truncate(len + run);
+                i += run;
+                if run == 8 {
+                    continue;
+                }
+            }
             let t = WORD_BYTES[bytes[i] as usize];
             if t > NON_ASCII {
                 out.push(t);
@@ -392,6 +404,26 @@ pub(crate) fn join_words(text: &str, joined: &mut Vec<u8>, mut on_word: impl FnM
         }
     }
     *joined = out;
+}
+
+/// High bit set in each byte of `x` that is strictly between `low` and `high`, exactly
+/// (`low` <= 127 < `high` <= 128 keeps every sum within its byte; bit twiddling hacks'
+/// `hasbetween`).
+fn bytes_between(x: u64, low: u8, high: u8) -> u64 {
+    let low7 = x & !HIGHS;
+    (ONES * (127 + u64::from(high))).wrapping_sub(low7)
+        & !x
+        & low7.wrapping_add(ONES * (127 - u64::from(low)))
+        & HIGHS
+}
+
+/// How many of the 8 bytes `x` (little-endian), from the first, are ASCII letters or
+/// digits: [`join_words`] copies such a run at once, lowercased by setting bit 5.
+/// Hand-written SWAR for the reason given at [`ordinary_chunk`].
+fn ascii_word_run(x: u64) -> usize {
+    let letters = bytes_between(x | (ONES * 0x20), b'a' - 1, b'z' + 1);
+    let digits = bytes_between(x, b'0' - 1, b'9' + 1);
+    ((!(letters | digits) & HIGHS).trailing_zeros() / 8) as usize
 }
 
 /// The one character that is both a word character and an apostrophe (see
@@ -835,10 +867,61 @@ mod tests {
     /// Random strings over characters that reach every branch of the word stream.
     fn tricky_strings(count: usize) -> Vec<String> {
         const ALPHABET: &[&str] = &[
-            "a", "z", "K", "Z", "0", "9", " ", " ", "\n", ".", ",", "-", "'", "`", "\u{2019}",
-            "\u{2018}", "\u{02BC}", "\u{00B4}", "é", "É", "ß", "Ø", "×", "÷", "ĳ", "İ", "ǅ", "Σ",
-            "\u{0301}", "東", "ひ", "カ", "ก", "Ω", "ж", "١", "😀", "\u{00A0}", "\u{2014}", "“",
-            "…", "ﬁ", "Ａ", "\u{200B}", "½", "²", "\u{2028}", "\u{85}", "\0",
+            "a",
+            "z",
+            "K",
+            "Z",
+            "0",
+            "9",
+            " ",
+            " ",
+            "\n",
+            ".",
+            ",",
+            "-",
+            "'",
+            "`",
+            "\u{2019}",
+            "\u{2018}",
+            "\u{02BC}",
+            "\u{00B4}",
+            "é",
+            "É",
+            "ß",
+            "Ø",
+            "×",
+            "÷",
+            "ĳ",
+            "İ",
+            "ǅ",
+            "Σ",
+            "\u{0301}",
+            "東",
+            "ひ",
+            "カ",
+            "ก",
+            "Ω",
+            "ж",
+            "١",
+            "😀",
+            "\u{00A0}",
+            "\u{2014}",
+            "“",
+            "…",
+            "ﬁ",
+            "Ａ",
+            "\u{200B}",
+            "½",
+            "²",
+            "\u{2028}",
+            "\u{85}",
+            "\0",
+            // runs long enough for the 8-byte copies
+            "abcdefgh",
+            "ABCdefGH1234",
+            "xyz09",
+            "Don't",
+            "QWERTYUIOPASDFGHJ",
         ];
         let mut state = 0x2545_f491_4f6c_dd1d_u64;
         let mut next = move || {
@@ -924,6 +1007,26 @@ mod tests {
                     normalize_text(&text, lines, max_chars),
                     reference_normalize::normalize_text(&text, lines, max_chars),
                     "{text:?} {lines:?} {max_chars}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ascii_word_run_stops_at_the_first_other_byte() {
+        for position in 0..8 {
+            for b in 0..=255u8 {
+                let mut chunk = *b"aZ09zA9m";
+                chunk[position] = b;
+                let expected = if b.is_ascii_alphanumeric() {
+                    8
+                } else {
+                    position
+                };
+                assert_eq!(
+                    ascii_word_run(u64::from_le_bytes(chunk)),
+                    expected,
+                    "{b:#x} at {position}"
                 );
             }
         }
