@@ -3,14 +3,18 @@
 //!
 //! `cargo run --release -p newsflow-core --example dedup_bench -- [N]`
 //!
+//! `parse+hash+sketch` is the service's sequence (`Article::content_hash` and `sketch`,
+//! two tokenisations); `parse+fingerprint` gets both from one (`dedup::fingerprint`,
+//! as the offline Checker does).
+//!
 //! Rates are per CPU-second of this thread (from /proc/thread-self/schedstat where
 //! available), so they stay meaningful on a machine shared with other builds; wall-clock
 //! time is printed beside them.
 
 use std::time::{Duration, Instant};
 
-use newsflow_core::article::{Limits, parse_article};
-use newsflow_core::dedup::{Checker, DedupParams, sketch};
+use newsflow_core::article::{Article, Limits, parse_article};
+use newsflow_core::dedup::{Checker, DedupParams, fingerprint, sketch};
 
 /// Deterministic xorshift, so runs are comparable.
 struct Rng(u64);
@@ -192,6 +196,80 @@ fn report(label: &str, n: usize, cpu: Duration, wall: Duration, extra: &str) {
     );
 }
 
+// One function per measured stage, never inlined, so that a profiler attributes every
+// instruction to its stage: `valgrind --tool=callgrind` then `callgrind_annotate
+// --inclusive=yes` lists `dedup_bench::stage_*` with their totals (divide by N).
+
+#[inline(never)]
+fn stage_pipeline(messages: &[Vec<u8>], limits: &Limits) -> usize {
+    let mut keys = 0usize;
+    for m in messages {
+        if let Ok(a) = parse_article(m, limits) {
+            let s = sketch(&a.text);
+            keys += s.band_keys.len() + (a.content_hash() & 1) as usize;
+        }
+    }
+    keys
+}
+
+/// The same through [`fingerprint`]: content hash and sketch from one tokenisation.
+#[inline(never)]
+fn stage_pipeline_fingerprint(messages: &[Vec<u8>], limits: &Limits) -> usize {
+    let mut keys = 0usize;
+    for m in messages {
+        if let Ok(a) = parse_article(m, limits) {
+            let f = fingerprint(&a.text);
+            keys += f.sketch.band_keys.len() + (f.content_hash & 1) as usize;
+        }
+    }
+    keys
+}
+
+#[inline(never)]
+fn stage_fingerprint(texts: &[Article]) -> usize {
+    texts
+        .iter()
+        .map(|a| fingerprint(&a.text).sketch.shingles.len())
+        .sum()
+}
+
+#[inline(never)]
+fn stage_parse(messages: &[Vec<u8>], limits: &Limits) -> Vec<Article> {
+    messages
+        .iter()
+        .filter_map(|m| parse_article(m, limits).ok())
+        .collect()
+}
+
+#[inline(never)]
+fn stage_content_hash(texts: &[Article]) -> i64 {
+    texts
+        .iter()
+        .map(|a| a.content_hash())
+        .fold(0, i64::wrapping_add)
+}
+
+#[inline(never)]
+fn stage_sketch(texts: &[Article]) -> usize {
+    texts.iter().map(|a| sketch(&a.text).shingles.len()).sum()
+}
+
+#[inline(never)]
+fn stage_parse_html(messages: &[Vec<u8>], limits: &Limits) -> usize {
+    messages
+        .iter()
+        .filter(|m| parse_article(m, limits).is_ok())
+        .count()
+}
+
+#[inline(never)]
+fn stage_checker(checker: &mut Checker, messages: &[Vec<u8>]) -> usize {
+    messages
+        .iter()
+        .filter(|m| checker.check_line(m).decision == "duplicate")
+        .count()
+}
+
 fn main() {
     let n: usize = std::env::args()
         .nth(1)
@@ -204,16 +282,7 @@ fn main() {
     println!("{n} articles, {} bytes each on average", bytes / n.max(1));
 
     // parse + normalise + hash + sketch, as the service does per message
-    let (keys, cpu, wall) = timed(|| {
-        let mut keys = 0usize;
-        for m in &messages {
-            if let Ok(a) = parse_article(m, &limits) {
-                let s = sketch(&a.text);
-                keys += s.band_keys.len() + (a.content_hash() & 1) as usize;
-            }
-        }
-        keys
-    });
+    let (keys, cpu, wall) = timed(|| stage_pipeline(&messages, &limits));
     report(
         "parse+hash+sketch",
         n,
@@ -222,27 +291,21 @@ fn main() {
         &format!(" [{keys} band keys]"),
     );
 
+    let (keys, cpu, wall) = timed(|| stage_pipeline_fingerprint(&messages, &limits));
+    report(
+        "parse+fingerprint",
+        n,
+        cpu,
+        wall,
+        &format!(" [{keys} band keys; hash and sketch from one tokenisation]"),
+    );
+
     // the split
-    let (texts, cpu, wall) = timed(|| {
-        messages
-            .iter()
-            .filter_map(|m| parse_article(m, &limits).ok())
-            .collect::<Vec<_>>()
-    });
+    let (texts, cpu, wall) = timed(|| stage_parse(&messages, &limits));
     report("  parse", n, cpu, wall, "");
-    let (_, cpu, wall) = timed(|| {
-        texts
-            .iter()
-            .map(|a| a.content_hash())
-            .fold(0, i64::wrapping_add)
-    });
+    let (_, cpu, wall) = timed(|| stage_content_hash(&texts));
     report("  content_hash", n, cpu, wall, "");
-    let (shingles, cpu, wall) = timed(|| {
-        texts
-            .iter()
-            .map(|a| sketch(&a.text).shingles.len())
-            .sum::<usize>()
-    });
+    let (shingles, cpu, wall) = timed(|| stage_sketch(&texts));
     report(
         "  sketch",
         n,
@@ -250,6 +313,8 @@ fn main() {
         wall,
         &format!(" [{} shingles/article]", shingles / n.max(1)),
     );
+    let (_, cpu, wall) = timed(|| stage_fingerprint(&texts));
+    report("  fingerprint", n, cpu, wall, " [content hash + sketch]");
 
     // the same articles as HTML pages (`html` field): tag stripping on top
     let html_messages: Vec<Vec<u8>> = texts
@@ -264,12 +329,7 @@ fn main() {
             serde_json::to_vec(&serde_json::json!({"url": a.url, "html": page})).unwrap_or_default()
         })
         .collect();
-    let (_, cpu, wall) = timed(|| {
-        html_messages
-            .iter()
-            .filter(|m| parse_article(m, &limits).is_ok())
-            .count()
-    });
+    let (_, cpu, wall) = timed(|| stage_parse_html(&html_messages, &limits));
     report("  parse (HTML)", n, cpu, wall, "");
 
     // calibration: how fast this machine runs a trivial scan of the same texts
@@ -293,12 +353,7 @@ fn main() {
 
     // the offline checker: parse + sketch + classify + insert into one Index
     let mut checker = Checker::new(DedupParams::default(), limits);
-    let (duplicates, cpu, wall) = timed(|| {
-        messages
-            .iter()
-            .filter(|m| checker.check_line(m).decision == "duplicate")
-            .count()
-    });
+    let (duplicates, cpu, wall) = timed(|| stage_checker(&mut checker, &messages));
     report(
         "checker",
         n,

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::article::{Limits, parse_article, salvage_identity};
-pub use sketch::{BAND_KEYS, LEAD_SHINGLES, SHINGLE_WORDS, Sketch, sketch};
+pub use sketch::{
+    BAND_KEYS, Fingerprint, LEAD_SHINGLES, SHINGLE_WORDS, Sketch, fingerprint, sketch,
+};
 
 /// Thresholds of the near-duplicate decision.
 #[derive(Debug, Clone, PartialEq)]
@@ -383,8 +385,10 @@ impl Checker {
                 };
             }
         };
-        let sketch = sketch(&article.text);
-        let content_hash = article.content_hash();
+        let Fingerprint {
+            content_hash,
+            sketch,
+        } = fingerprint(&article.text);
         let id = article.external_id.clone().or_else(|| article.url.clone());
         match self
             .index

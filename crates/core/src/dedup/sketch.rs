@@ -16,7 +16,7 @@
 
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
-use crate::article::normalize::for_each_word;
+use crate::article::normalize::join_words;
 
 /// Words per shingle. Measured (`dedup::tests::measure_shingle_size_and_thresholds`):
 /// k = 3..6 give nearly the same similarity for copies (a 2-of-30-sentence edit: 0.85
@@ -57,26 +57,109 @@ fn fmix64(mut h: u64) -> u64 {
     h ^ (h >> 33)
 }
 
-/// Shingle hashes in text order (with repeats). A text shorter than one shingle gives
-/// a single shingle of all its words.
-fn shingles_in_order(text: &str, k: usize) -> Vec<u64> {
+/// What the dedup index needs of one text, from one pass over its words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// Equal to `Article::content_hash` of an article with this text.
+    pub content_hash: i64,
+    /// Equal to [`sketch`] of this text.
+    pub sketch: Sketch,
+}
+
+/// Hashes of the words of `text` in order; `joined` receives the word stream.
+fn word_hashes(text: &str, joined: &mut Vec<u8>) -> Vec<u64> {
     let mut words: Vec<u64> = Vec::with_capacity(text.len() / 5 + 1);
-    for_each_word(text, |w| words.push(xxh3_64(w.as_bytes())));
+    join_words(text, joined, |w| words.push(xxh3_64(w)));
+    words
+}
+
+/// Shingle hashes in text order (with repeats), from the word hashes. A text shorter
+/// than one shingle gives a single shingle of all its words.
+fn shingles_in_order(words: &[u64], k: usize) -> Vec<u64> {
     if words.is_empty() {
         return Vec::new();
     }
     let k = k.clamp(1, words.len());
-    // Order-sensitive combination of the word hashes, finished with a full mix: a few
-    // multiplications per shingle instead of hashing a 40-byte buffer.
+    if k == SHINGLE_WORDS {
+        // the usual case, with the window length known to the compiler (unrolled)
+        return words
+            .windows(SHINGLE_WORDS)
+            .map(|window| shingle_hash(window.iter().take(SHINGLE_WORDS)))
+            .collect();
+    }
     words
         .windows(k)
-        .map(|window| {
-            let h = window.iter().fold(0u64, |h, &w| {
-                (h.rotate_left(23) ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            });
-            fmix64(h)
-        })
+        .map(|window| shingle_hash(window.iter()))
         .collect()
+}
+
+/// Order-sensitive combination of the word hashes, finished with a full mix: a few
+/// multiplications per shingle instead of hashing a 40-byte buffer.
+#[inline(always)]
+fn shingle_hash<'a>(words: impl Iterator<Item = &'a u64>) -> u64 {
+    let h = words.fold(0u64, |h, &w| {
+        (h.rotate_left(23) ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    });
+    fmix64(h)
+}
+
+/// `values` sorted, without repeats, for values spread uniformly over `u64` (hashes).
+///
+/// Hand-written rather than `sort_unstable` + `dedup`: a comparison sort costs ~85
+/// instructions per shingle, more than hashing them. One counting pass on the top bits
+/// puts every value in its bucket (about two per bucket, in order); each bucket is
+/// then sorted on its own, by insertion when small. A bucket that is large (input made
+/// to collide) falls back to `sort_unstable`, so the worst case stays O(n log n).
+fn sorted_unique(values: &[u64]) -> Vec<u64> {
+    const SMALL: usize = 16;
+    let n = values.len();
+    if n <= 2 * SMALL {
+        let mut out = values.to_vec();
+        out.sort_unstable();
+        out.dedup();
+        return out;
+    }
+    // about two values per bucket; n > 32 so bits >= 4
+    let bits = (usize::BITS - 1 - n.leading_zeros()).min(16);
+    let shift = u64::BITS - bits;
+    let mut ends = vec![0usize; (1 << bits) + 1];
+    for &v in values {
+        if let Some(count) = ends.get_mut((v >> shift) as usize + 1) {
+            *count += 1;
+        }
+    }
+    for b in 1..ends.len() {
+        ends[b] += ends[b - 1];
+    }
+    // `ends[b]` is where bucket `b` starts; advanced while filling, it ends where it ends
+    let mut out = vec![0u64; n];
+    for &v in values {
+        let b = (v >> shift) as usize;
+        if let Some(slot) = ends.get_mut(b) {
+            if let Some(cell) = out.get_mut(*slot) {
+                *cell = v;
+            }
+            *slot += 1;
+        }
+    }
+    let mut start = 0;
+    for &end in ends.iter().take(1 << bits) {
+        let bucket = out.get_mut(start..end).unwrap_or_default();
+        if bucket.len() > SMALL {
+            bucket.sort_unstable();
+        } else {
+            for i in 1..bucket.len() {
+                let mut j = i;
+                while j > 0 && bucket[j - 1] > bucket[j] {
+                    bucket.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
+        }
+        start = end;
+    }
+    out.dedup();
+    out
 }
 
 /// Sketch of a normalised text (normally `Article::text`).
@@ -84,12 +167,26 @@ pub fn sketch(text: &str) -> Sketch {
     sketch_with(text, SHINGLE_WORDS)
 }
 
+/// Content hash and sketch of a normalised text, tokenised once: what
+/// `Article::content_hash` and [`sketch`] give separately, for about the cost of the
+/// sketch alone.
+pub fn fingerprint(text: &str) -> Fingerprint {
+    let mut joined = Vec::new();
+    let words = word_hashes(text, &mut joined);
+    Fingerprint {
+        content_hash: xxh3_64(&joined) as i64,
+        sketch: sketch_of_words(&words, SHINGLE_WORDS),
+    }
+}
+
 pub(crate) fn sketch_with(text: &str, k: usize) -> Sketch {
-    let in_order = shingles_in_order(text, k);
+    sketch_of_words(&word_hashes(text, &mut Vec::new()), k)
+}
+
+fn sketch_of_words(words: &[u64], k: usize) -> Sketch {
+    let in_order = shingles_in_order(words, k);
     let band_keys = band_keys_for(&in_order);
-    let mut shingles = in_order;
-    shingles.sort_unstable();
-    shingles.dedup();
+    let shingles = sorted_unique(&in_order);
     Sketch {
         shingles,
         band_keys,
@@ -181,6 +278,26 @@ fn band_keys_of(signature: &[u64], first_band: usize) -> impl Iterator<Item = i6
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sorted_unique_sorts_and_drops_repeats() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            fmix64(state)
+        };
+        for n in [0, 1, 2, 31, 32, 33, 64, 650, 5_000] {
+            let mut values: Vec<u64> = (0..n).map(|_| next()).collect();
+            // repeats, and values crowding one bucket (as crafted input could)
+            values.extend_from_slice(&values.clone()[..n / 3]);
+            values.extend((0..n as u64 / 2).map(|i| (7 << 58) | (i * 3)));
+            values.extend([0, u64::MAX, 0]);
+            let mut expected = values.clone();
+            expected.sort_unstable();
+            expected.dedup();
+            assert_eq!(sorted_unique(&values), expected, "n {n}");
+        }
+    }
 
     #[test]
     fn empty_and_tiny_texts() {
