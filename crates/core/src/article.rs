@@ -84,6 +84,12 @@ impl Article {
     /// one, the external id) and the content hash. Stable across runs and platforms
     /// (explicit little-endian bytes), so a redelivered message gets the same key.
     pub fn article_key(&self) -> String {
+        self.article_key_for(self.content_hash())
+    }
+
+    /// [`Article::article_key`] given the article's content hash, for a caller that already
+    /// has it (from [`crate::dedup::fingerprint`]) and so need not tokenise the text again.
+    pub fn article_key_for(&self, content_hash: i64) -> String {
         let mut input = Vec::with_capacity(64);
         input.extend_from_slice(b"newsflow-article-v1\0");
         match (&self.canonical_url, &self.external_id) {
@@ -98,7 +104,7 @@ impl Article {
             (None, None) => input.push(b'-'),
         }
         input.push(0);
-        input.extend_from_slice(&self.content_hash().to_le_bytes());
+        input.extend_from_slice(&content_hash.to_le_bytes());
         format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&input))
     }
 }

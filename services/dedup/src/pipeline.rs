@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use newsflow_core::article::{Article, Limits, Rejection, parse_article};
-use newsflow_core::dedup::{Decision, DedupParams, Index, Sketch, sketch};
+use newsflow_core::dedup::{Decision, DedupParams, Index, Sketch, fingerprint, sketch};
 use newsflow_core::messages::{ArticleMessage, DuplicateMessage};
 use newsflow_runtime::consumer::owned_headers;
 use newsflow_runtime::outbox::{self, OutboxMessage};
@@ -81,12 +81,13 @@ impl Dedup {
             .to_millis()
             .and_then(DateTime::from_timestamp_millis);
         let parsed = parse_article(&raw, &self.limits).map(|article| {
-            let sketch = sketch(&article.text);
+            // One pass over the words gives both the content hash and the sketch.
+            let print = fingerprint(&article.text);
             Parsed {
-                article_key: article.article_key(),
-                content_hash: article.content_hash(),
+                article_key: article.article_key_for(print.content_hash),
+                content_hash: print.content_hash,
                 produced_at,
-                sketch,
+                sketch: print.sketch,
                 article,
             }
         });

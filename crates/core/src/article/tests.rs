@@ -572,3 +572,14 @@ fn arbitrary_bytes_never_panic() {
         }
     }
 }
+
+#[test]
+fn article_key_from_a_known_hash_is_the_article_key() {
+    let raw = br#"{"url": "https://example.com/a?utm_source=x", "title": "T", "text": "Some words of text here for the key, long enough to be an article."}"#;
+    let a = parse_article(raw, &Limits::default()).expect("valid article");
+    assert_eq!(a.article_key_for(a.content_hash()), a.article_key());
+    assert_eq!(
+        crate::dedup::fingerprint(&a.text).content_hash,
+        a.content_hash()
+    );
+}
