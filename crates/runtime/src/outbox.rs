@@ -304,12 +304,16 @@ impl Relay {
             self.reconciled = false;
             return Ok(0);
         }
-        if !self.reconciled {
-            let removed = self.reconcile(&mut tx).await?;
-            tx.commit().await?;
-            self.reconciled = true;
-            return Ok(removed);
-        }
+        // Reconcile and publish in the same transaction, under the same hold of the lock: the
+        // lock is released at every commit, and a relay that committed its reconciliation and
+        // then waited for the next round used to lose the lock to another replica, which then
+        // reconciled in turn — with a slow broker, replicas passed the lock around reconciling
+        // and nobody ever published (seen as a stalled outbox with no error logged).
+        let removed = if self.reconciled {
+            0
+        } else {
+            self.reconcile(&mut tx).await?
+        };
         let rows: Vec<OutboxRow> = sqlx::query_as(
             "SELECT id, topic, key, payload, headers FROM outbox ORDER BY id LIMIT $1",
         )
@@ -317,7 +321,11 @@ impl Relay {
         .fetch_all(&mut *tx)
         .await?;
         if rows.is_empty() {
-            return Ok(0);
+            if removed > 0 {
+                tx.commit().await?;
+            }
+            self.reconciled = true;
+            return Ok(removed);
         }
         let mut partitions = Vec::with_capacity(rows.len());
         for (id, topic, key, ..) in &rows {
@@ -372,8 +380,9 @@ impl Relay {
             self.reconciled = false;
             return Err(e.into());
         }
+        self.reconciled = true;
         metrics::counter!("newsflow_outbox_published_total").increment(ids.len() as u64);
-        Ok(ids.len())
+        Ok(ids.len() + removed)
     }
 
     /// Runs until shutdown, then drains what is left (bounded by the caller's grace period)
