@@ -50,6 +50,9 @@ pub fn partition_for(key: Option<&[u8]>, id: i64, partitions: i32) -> i32 {
     i32::try_from(h).unwrap_or(0)
 }
 
+/// How long a stopping relay goes on publishing (well inside the default 20 s grace period).
+pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
+
 /// Advisory lock key held by the active relay (an arbitrary constant: "newsflow outbox").
 const RELAY_LOCK: i64 = 0x6e65_7773_6f62_7831;
 
@@ -385,15 +388,25 @@ impl Relay {
         Ok(ids.len() + removed)
     }
 
-    /// Runs until shutdown, then drains what is left (bounded by the caller's grace period)
-    /// and flushes the producer. Transient failures are retried with backoff; the relay never
+    /// Runs until shutdown, then drains what is left for up to [`SHUTDOWN_DRAIN`] and flushes
+    /// the producer. Transient failures are retried with backoff; the relay never
     /// gives up on a message.
     pub async fn run(mut self, shutdown: Shutdown) {
         let mut backoff = Duration::from_millis(100);
+        let mut stopping: Option<std::time::Instant> = None;
         loop {
             match self.relay_once().await {
                 Ok(n) if n > 0 => {
                     backoff = Duration::from_millis(100);
+                    if shutdown.is_triggered() {
+                        // Drain a little of what this replica committed last, then stop: what
+                        // is left waits, durable, for the other replicas' relays or the next
+                        // start. Draining a whole backlog would outlast the grace period.
+                        let since = *stopping.get_or_insert_with(std::time::Instant::now);
+                        if since.elapsed() > SHUTDOWN_DRAIN {
+                            break;
+                        }
+                    }
                     continue;
                 }
                 Ok(_) => {
