@@ -136,7 +136,17 @@ pub fn read_topic(
         ],
     )
     .create()?;
-    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+    // A busy local broker can take longer than one request timeout to answer metadata.
+    let metadata = {
+        let until = Instant::now() + timeout;
+        loop {
+            match consumer.fetch_metadata(Some(topic), Duration::from_secs(10)) {
+                Ok(m) => break m,
+                Err(e) if Instant::now() >= until => return Err(e.into()),
+                Err(_) => std::thread::sleep(Duration::from_millis(500)),
+            }
+        }
+    };
     let mut tpl = TopicPartitionList::new();
     for t in metadata.topics() {
         for p in t.partitions() {
