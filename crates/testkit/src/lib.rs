@@ -297,7 +297,13 @@ impl Drop for Service {
 pub fn logs(services: &[(&str, &Service)]) -> String {
     services
         .iter()
-        .map(|(name, s)| format!("\n===== {name} ({}) =====\n{}", s.log.display(), s.log_text()))
+        .map(|(name, s)| {
+            format!(
+                "\n===== {name} ({}) =====\n{}",
+                s.log.display(),
+                s.log_text()
+            )
+        })
         .collect()
 }
 
