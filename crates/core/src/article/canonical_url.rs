@@ -68,7 +68,7 @@ fn is_amp_param(key: &str, value: &str) -> bool {
 }
 
 /// Canonical form of an article URL, or `None` if `raw` is not an absolute http(s) URL
-/// with a host.
+/// with a host, or its canonical form is longer than [`super::MAX_URL_BYTES`].
 ///
 /// Canonical form: `https://` + lowercase host without `www.`/`m.`/`mobile.`/`amp.`
 /// prefixes or trailing dot, non-default port kept; path without AMP variants (`/amp`
@@ -137,7 +137,9 @@ pub fn canonicalize_url(raw: &str) -> Option<String> {
         out.push('?');
         out.push_str(&query);
     }
-    Some(out)
+    // Percent-encoding can triple a URL's length; an address longer than this is not one
+    // a news site serves, and would not fit the unique index on canonical URLs.
+    (out.len() <= super::MAX_URL_BYTES).then_some(out)
 }
 
 /// Appends `path` with percent-escapes in upper case (`%c3%a9` -> `%C3%A9`), the
@@ -407,5 +409,15 @@ mod tests {
         ] {
             assert_eq!(canonicalize_url(raw), None, "{raw:?}");
         }
+    }
+
+    #[test]
+    fn overlong_canonical_forms_are_not_urls() {
+        // 1,000 spaces become 3,000 bytes of %20: over the limit although the input is not.
+        let raw = format!("https://example.com/{}", " x".repeat(700));
+        assert!(raw.len() <= super::super::MAX_URL_BYTES);
+        assert_eq!(canonicalize_url(&raw), None);
+        let fits = format!("https://example.com/{}", "a".repeat(2_000));
+        assert_eq!(canonicalize_url(&fits).map(|u| u.len()), Some(2_020));
     }
 }
