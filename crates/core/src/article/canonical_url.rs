@@ -116,10 +116,21 @@ pub fn canonicalize_url(raw: &str) -> Option<String> {
         .split('/')
         .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("amp"))
         .collect();
-    let last_stripped;
-    if let Some(last) = segments.last_mut() {
-        last_stripped = strip_amp_suffix(last);
-        *last = &last_stripped;
+    // Strip the AMP suffix of the last segment; if that leaves an `amp` segment
+    // ("amp.amp"), drop it and strip the one before, so that the canonical form of a
+    // canonical URL is itself.
+    let mut last_stripped = None;
+    while let Some(last) = segments.last() {
+        let stripped = strip_amp_suffix(last);
+        if stripped.eq_ignore_ascii_case("amp") {
+            segments.pop();
+            continue;
+        }
+        last_stripped = Some(stripped);
+        break;
+    }
+    if let (Some(last), Some(stripped)) = (segments.last_mut(), last_stripped.as_deref()) {
+        *last = stripped;
     }
     out.push('/');
     push_with_upper_escapes(&mut out, &segments.join("/"));
@@ -348,11 +359,21 @@ mod tests {
             "https://example.com/a.amp.amp.html",
             "https://example.com/amp/amp/a/",
             "https://www.amp.example.com/a?amp&amp=1",
+            // Found by the property tests: "amp.amp" became an "amp" segment, which the
+            // next canonicalisation dropped.
+            "https://www.example.com/amp.amp",
+            "https://example.com/x.amp/amp.amp",
+            "https://example.com/x/AMP.amp.amp",
         ] {
             let once = c(raw);
             assert_eq!(c(&once), once, "{raw}");
         }
         assert_eq!(c("https://example.com/a.amp.amp"), "https://example.com/a");
+        assert_eq!(c("https://www.example.com/amp.amp"), "https://example.com/");
+        assert_eq!(
+            c("https://example.com/x.amp/amp.amp"),
+            "https://example.com/x"
+        );
     }
 
     #[test]
