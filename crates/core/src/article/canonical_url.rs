@@ -102,6 +102,13 @@ pub fn canonicalize_url(raw: &str) -> Option<String> {
     if !host.contains('.') && !host.contains(':') {
         return None;
     }
+    // A domain whose last label is a number is read as an (invalid) IPv4 address once
+    // its trailing dots are gone: "example.com.0.." parses, "example.com.0" does not.
+    if matches!(parsed.host(), Some(url::Host::Domain(_)))
+        && host.rsplit('.').next().is_some_and(ends_in_number)
+    {
+        return None;
+    }
 
     let mut out = String::with_capacity(raw.len());
     out.push_str("https://");
@@ -151,6 +158,17 @@ pub fn canonicalize_url(raw: &str) -> Option<String> {
     // Percent-encoding can triple a URL's length; an address longer than this is not one
     // a news site serves, and would not fit the unique index on canonical URLs.
     (out.len() <= super::MAX_URL_BYTES).then_some(out)
+}
+
+/// WHATWG's "ends in a number" test for a host's last label: decimal, or `0x` hex.
+fn ends_in_number(label: &str) -> bool {
+    let hex = label
+        .strip_prefix("0x")
+        .or_else(|| label.strip_prefix("0X"));
+    match hex {
+        Some(digits) => digits.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => !label.is_empty() && label.bytes().all(|b| b.is_ascii_digit()),
+    }
 }
 
 /// Appends `path` with percent-escapes in upper case (`%c3%a9` -> `%C3%A9`), the
@@ -427,6 +445,10 @@ mod tests {
             "http:///path",
             "file:///etc/passwd",
             "https://exa mple.com/",
+            // Found by the property tests: parses with its trailing dots, and its
+            // canonical form (without them) did not parse at all.
+            "https://amp.www.m.example.com.0..",
+            "https://example.com.0x1F../a",
         ] {
             assert_eq!(canonicalize_url(raw), None, "{raw:?}");
         }
