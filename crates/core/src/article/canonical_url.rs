@@ -123,13 +123,14 @@ pub fn canonicalize_url(raw: &str) -> Option<String> {
         .split('/')
         .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("amp"))
         .collect();
-    // Strip the AMP suffix of the last segment; if that leaves an `amp` segment
-    // ("amp.amp"), drop it and strip the one before, so that the canonical form of a
-    // canonical URL is itself.
+    // Strip the AMP suffix of the last segment; if that leaves an `amp` or dot segment
+    // ("amp.amp", "..amp"), drop it and strip the one before, so that the canonical form
+    // of a canonical URL is itself.
     let mut last_stripped = None;
     while let Some(last) = segments.last() {
         let stripped = strip_amp_suffix(last);
-        if stripped.eq_ignore_ascii_case("amp") {
+        // "..amp" strips to ".", which a URL parser would then resolve away.
+        if stripped.eq_ignore_ascii_case("amp") || is_dot_segment(&stripped) {
             segments.pop();
             continue;
         }
@@ -158,6 +159,12 @@ pub fn canonicalize_url(raw: &str) -> Option<String> {
     // Percent-encoding can triple a URL's length; an address longer than this is not one
     // a news site serves, and would not fit the unique index on canonical URLs.
     (out.len() <= super::MAX_URL_BYTES).then_some(out)
+}
+
+/// `.` or `..`, also percent-encoded (`%2e`): segments a URL parser resolves.
+fn is_dot_segment(segment: &str) -> bool {
+    let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+    decoded == "." || decoded == ".."
 }
 
 /// WHATWG's "ends in a number" test for a host's last label: decimal, or `0x` hex.
@@ -382,6 +389,9 @@ mod tests {
             "https://www.example.com/amp.amp",
             "https://example.com/x.amp/amp.amp",
             "https://example.com/x/AMP.amp.amp",
+            "https://www.example.com./..amp",
+            "https://example.com/a/...amp",
+            "https://example.com/a/%2E%2e.amp",
         ] {
             let once = c(raw);
             assert_eq!(c(&once), once, "{raw}");
