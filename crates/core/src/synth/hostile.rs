@@ -25,8 +25,9 @@ pub struct HostileConfig {
     pub count: usize,
     /// How many of them are huge (over the size limit, rejected before parsing).
     pub huge: usize,
-    /// Size of each huge message in bytes; must exceed the `Limits::max_message_bytes`
-    /// the expectations are computed for (the default limits: 5 MiB).
+    /// Size of each huge message in bytes; must exceed the `Limits::max_message_bytes` of
+    /// the stage that reads the corpus (5 MiB by default; every other message is well under
+    /// 1 MiB, so a lower limit leaves their labels unchanged).
     pub huge_bytes: usize,
 }
 
