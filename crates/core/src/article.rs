@@ -38,6 +38,21 @@ impl Default for Limits {
 /// Longest title / author name kept, in characters; longer values are cut.
 const MAX_TITLE_CHARS: usize = 2_000;
 const MAX_AUTHOR_CHARS: usize = 200;
+/// Longest description kept, in characters (also the longest text a description can
+/// stand in for). Together with the other caps this bounds an [`Article`] serialised as
+/// JSON (the message forwarded downstream) to well under the 1,000,000 bytes a Kafka
+/// producer and broker accept by default, whatever the input.
+const MAX_DESCRIPTION_CHARS: usize = 10_000;
+/// Authors beyond this many (distinct) are ignored.
+const MAX_AUTHORS: usize = 20;
+/// Longest `url` accepted, in bytes, before and after canonicalisation. Longer URLs are not
+/// article addresses (browsers and servers stop around 2 KB) and would not fit the unique
+/// index on `canonical_url` (Postgres caps a B-tree entry at about 2.7 KB).
+pub const MAX_URL_BYTES: usize = 2_048;
+/// Longest `id` accepted, in bytes.
+pub const MAX_ID_BYTES: usize = 512;
+/// Longest language tag kept (BCP 47 tags fit in 35 characters); longer values are dropped.
+const MAX_LANGUAGE_CHARS: usize = 35;
 
 /// A raw article that passed validation, in normalised form.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -125,7 +140,8 @@ pub enum RejectClass {
     NoText,
     /// Neither a usable `url` nor an `id`.
     NoIdentity,
-    /// A known field has the wrong type; the reason names the field.
+    /// A known field has the wrong type, or an `id` / `url` longer than
+    /// [`MAX_ID_BYTES`] / [`MAX_URL_BYTES`]; the reason names the field.
     InvalidField,
 }
 
@@ -184,16 +200,18 @@ pub fn parse_article(bytes: &[u8], limits: &Limits) -> Result<Article, Rejection
     // Cheap field checks first, so that a wrong type is reported as such whatever
     // else is wrong with the message; the text, the expensive part, last.
     let external_id = fields.id()?;
-    let url = fields
-        .string("url")?
-        .map(str::trim)
-        .filter(|u| !u.is_empty());
+    let url = fields.url()?;
+    let url = url.as_deref();
     let title = fields.inline_text("title", MAX_TITLE_CHARS)?;
-    let description = fields.inline_text("description", limits.max_text_chars)?;
+    let description = fields.inline_text(
+        "description",
+        MAX_DESCRIPTION_CHARS.min(limits.max_text_chars),
+    )?;
     let language = fields
         .string("language")?
-        .map(|l| l.trim().to_lowercase().replace('_', "-"))
-        .filter(|l| !l.is_empty());
+        .map(|l| normalize_text(l, Lines::Join, MAX_LANGUAGE_CHARS + 1))
+        .filter(|l| !l.is_empty() && l.chars().count() <= MAX_LANGUAGE_CHARS)
+        .map(|l| l.to_lowercase().replace('_', "-"));
     let authors = fields.authors()?;
     let published_at = fields.date(PUBLISHED_FIELDS)?;
     let modified_at = fields.date(MODIFIED_FIELDS)?;
@@ -228,6 +246,23 @@ pub fn parse_article(bytes: &[u8], limits: &Limits) -> Result<Article, Rejection
         published_at,
         modified_at,
     })
+}
+
+/// The text normaliser as applied to bodies (paragraph breaks kept as `\n`), on its own:
+/// for tools and property tests. See [`Article::text`].
+pub fn normalize_body_text(raw: &str, max_chars: usize) -> String {
+    normalize_text(raw, Lines::Keep, max_chars)
+}
+
+/// The text normaliser as applied to titles and names (one line).
+pub fn normalize_inline_text(raw: &str, max_chars: usize) -> String {
+    normalize_text(raw, Lines::Join, max_chars)
+}
+
+/// HTML reduced to text (scripts, styles and page furniture dropped, entities decoded),
+/// before normalisation: what the `html` field goes through first.
+pub fn reduce_html(html: &str) -> String {
+    html::html_to_text(html)
 }
 
 /// Whatever identifies a message that was rejected: its `id`, else its `url`, if the
@@ -306,6 +341,22 @@ fn truncate_for_reason(s: &str) -> &str {
     }
 }
 
+fn too_long(field: &str, bytes: usize, limit: usize) -> Rejection {
+    Rejection::new(
+        RejectClass::InvalidField,
+        format!("field `{field}` is {bytes} bytes long, limit is {limit}"),
+    )
+}
+
+/// `s` without control characters, borrowed when it has none (the common case).
+fn without_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        std::borrow::Cow::Owned(s.chars().filter(|c| !c.is_control()).collect())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 fn invalid_field(field: &str, expected: &str, got: &Value) -> Rejection {
     Rejection::new(
         RejectClass::InvalidField,
@@ -342,15 +393,35 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// The `id`, trimmed, without control characters (Postgres text cannot hold NUL).
     fn id(&self) -> Result<Option<String>, Rejection> {
         match self.get("id") {
             None => Ok(None),
             Some(Value::String(s)) => {
-                Ok(Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned))
+                let id = without_controls(s.trim());
+                let id = id.trim();
+                if id.len() > MAX_ID_BYTES {
+                    return Err(too_long("id", id.len(), MAX_ID_BYTES));
+                }
+                Ok(Some(id).filter(|s| !s.is_empty()).map(str::to_owned))
             }
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
             Some(other) => Err(invalid_field("id", "a string or number", other)),
         }
+    }
+
+    /// The `url`, trimmed, without control characters (as a browser's URL parser drops
+    /// tabs and newlines, and Postgres text cannot hold NUL).
+    fn url(&self) -> Result<Option<String>, Rejection> {
+        let Some(raw) = self.string("url")? else {
+            return Ok(None);
+        };
+        let url = without_controls(raw.trim());
+        let url = url.trim();
+        if url.len() > MAX_URL_BYTES {
+            return Err(too_long("url", url.len(), MAX_URL_BYTES));
+        }
+        Ok(Some(url).filter(|u| !u.is_empty()).map(str::to_owned))
     }
 
     fn inline_text(&self, field: &str, max_chars: usize) -> Result<Option<String>, Rejection> {
@@ -426,7 +497,12 @@ impl<'a> Fields<'a> {
 
     fn authors(&self) -> Result<Vec<String>, Rejection> {
         let mut authors: Vec<String> = Vec::new();
+        // Capped: the distinct-name check is quadratic, and a hostile message may list
+        // hundreds of thousands of names (every item is still type-checked).
         let mut push = |raw: &str| {
+            if authors.len() >= MAX_AUTHORS {
+                return;
+            }
             let name = normalize_text(raw, Lines::Join, MAX_AUTHOR_CHARS);
             if !name.is_empty() && !authors.contains(&name) {
                 authors.push(name);

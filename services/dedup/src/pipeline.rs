@@ -100,7 +100,7 @@ impl Dedup {
     }
 
     /// The DLQ message for `item`: original key, bytes and headers, plus headers naming the
-    /// error and where the message came from.
+    /// error and where the message came from. See [`bounded_original`] for huge messages.
     fn dlq_message(
         &self,
         position: &Position,
@@ -108,12 +108,7 @@ impl Dedup {
         class: &str,
         reason: &str,
     ) -> OutboxMessage {
-        let original = OutboxMessage {
-            topic: self.dlq_topic.clone(),
-            key: item.key.clone(),
-            payload: item.raw.clone(),
-            headers: item.headers.clone(),
-        };
+        let original = bounded_original(&self.dlq_topic, item);
         outbox::dead_letter(original, "dedup", position, class, reason)
     }
 
@@ -257,6 +252,53 @@ impl Dedup {
     }
 }
 
+/// Largest original payload a dead letter carries, in bytes. With the headers it stays under
+/// the 1,000,000 bytes a Kafka producer and broker accept by default: a bigger dead letter
+/// would fail to publish on every attempt and hold up the outbox behind it.
+pub const DLQ_MAX_PAYLOAD_BYTES: usize = 900 * 1024;
+/// Largest total size of the original's headers a dead letter carries.
+pub const DLQ_MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// The original message for the DLQ, cut to fit: a payload over [`DLQ_MAX_PAYLOAD_BYTES`]
+/// keeps its first bytes and gains `newsflow.payload.truncated-from` (its full size);
+/// original headers over [`DLQ_MAX_HEADER_BYTES`] in total are dropped and counted in
+/// `newsflow.headers.dropped`. The full message stays on the source topic at the position
+/// the dead letter names.
+fn bounded_original(dlq_topic: &str, item: &Item) -> OutboxMessage {
+    let mut headers = Vec::new();
+    let mut header_bytes = 0usize;
+    let mut dropped = 0usize;
+    for (k, v) in &item.headers {
+        header_bytes += k.len() + v.len();
+        if header_bytes <= DLQ_MAX_HEADER_BYTES {
+            headers.push((k.clone(), v.clone()));
+        } else {
+            dropped += 1;
+        }
+    }
+    if dropped > 0 {
+        headers.push((
+            "newsflow.headers.dropped".to_owned(),
+            dropped.to_string().into_bytes(),
+        ));
+    }
+    let payload = if item.raw.len() > DLQ_MAX_PAYLOAD_BYTES {
+        headers.push((
+            "newsflow.payload.truncated-from".to_owned(),
+            item.raw.len().to_string().into_bytes(),
+        ));
+        item.raw[..DLQ_MAX_PAYLOAD_BYTES].to_vec()
+    } else {
+        item.raw.clone()
+    };
+    OutboxMessage {
+        topic: dlq_topic.to_owned(),
+        key: item.key.clone(),
+        payload,
+        headers,
+    }
+}
+
 impl Handler for Dedup {
     type Item = Item;
 
@@ -307,5 +349,61 @@ impl Handler for Dedup {
             metrics::counter!("newsflow_dlq_total", "service" => "dedup", "class" => "store_failed").increment(1);
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use newsflow_core::article::{RejectClass, Rejection};
+
+    fn item(raw: Vec<u8>, headers: Vec<(String, Vec<u8>)>) -> Item {
+        Item {
+            raw,
+            key: Some(b"k".to_vec()),
+            headers,
+            parsed: Err(Rejection {
+                class: RejectClass::TooLarge,
+                reason: "too large".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn small_dead_letters_keep_the_original_bytes_and_headers() {
+        let original = item(b"{}".to_vec(), vec![("h".into(), b"v".to_vec())]);
+        let m = bounded_original("dlq", &original);
+        assert_eq!(m.payload, b"{}");
+        assert_eq!(m.headers, vec![("h".to_owned(), b"v".to_vec())]);
+        assert_eq!(m.key.as_deref(), Some(&b"k"[..]));
+    }
+
+    #[test]
+    fn huge_dead_letters_are_cut_to_fit_a_default_kafka_message() {
+        // Regression: a 20 MB message went to the outbox whole, and the relay's producer
+        // (message.max.bytes 1,000,000) refused it on every attempt.
+        let raw = vec![b'x'; 20 * 1024 * 1024];
+        let headers = (0..100)
+            .map(|i| (format!("h{i}"), vec![b'v'; 1024]))
+            .collect();
+        let m = bounded_original("dlq", &item(raw, headers));
+        assert_eq!(m.payload.len(), DLQ_MAX_PAYLOAD_BYTES);
+        let header = |name: &str| {
+            m.headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        };
+        assert_eq!(
+            header("newsflow.payload.truncated-from").as_deref(),
+            Some("20971520")
+        );
+        assert_eq!(header("newsflow.headers.dropped").as_deref(), Some("69"));
+        let size: usize = m.payload.len()
+            + m.headers
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>();
+        assert!(size < 1_000_000 - 4_096, "{size}");
     }
 }

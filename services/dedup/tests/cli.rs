@@ -120,3 +120,51 @@ fn bad_settings_stop_start_up_naming_the_setting() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn check_classifies_the_hostile_corpus_including_20_mb_lines() -> anyhow::Result<()> {
+    use newsflow_core::synth::hostile::{Expected, Hostile, HostileConfig};
+    // The whole labelled corpus (three 20 MB messages among 10,000) through the offline
+    // path, one line each; blank messages cannot be a line and are left out.
+    let corpus: Vec<_> = Hostile::new(HostileConfig::default())
+        .filter(|m| !m.payload.iter().all(u8::is_ascii_whitespace))
+        .collect();
+    let path = std::env::temp_dir().join(format!("newsflow-hostile-{}.jsonl", std::process::id()));
+    {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        for m in &corpus {
+            file.write_all(&m.payload)?;
+            file.write_all(b"\n")?;
+        }
+        file.flush()?;
+    }
+    let out = Command::new(BIN)
+        .args(["check", path.to_str().unwrap_or_default()])
+        .output()?;
+    std::fs::remove_file(&path)?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let decisions: Vec<serde_json::Value> = String::from_utf8(out.stdout)?
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    assert_eq!(decisions.len(), corpus.len());
+    let mut huge = 0;
+    for (m, d) in corpus.iter().zip(&decisions) {
+        match &m.expected {
+            Expected::Rejected(class) => {
+                assert_eq!(d["decision"], "rejected", "{}: {d}", m.key);
+                assert_eq!(d["kind"], class.as_str(), "{}: {d}", m.key);
+                if m.payload.len() > 5 * 1024 * 1024 {
+                    huge += 1;
+                }
+            }
+            Expected::Stored(_) => assert_ne!(d["decision"], "rejected", "{}: {d}", m.key),
+        }
+    }
+    assert_eq!(huge, 3);
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! The feed tool: replays JSONL files and plain-text articles, or generates a synthetic
-//! stream with labelled duplicates (ground truth written beside it), into
-//! `news.articles.raw`; also creates the topics (the local broker does not auto-create them).
+//! stream with labelled duplicates (ground truth written beside it) or the hostile-input
+//! drill (malformed messages with their expected outcome), into `news.articles.raw`; also
+//! creates the topics (the local broker does not auto-create them).
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use indicatif::{ProgressBar, ProgressStyle};
+use newsflow_core::synth::hostile::{Hostile, HostileConfig, HostileMessage};
 use newsflow_core::synth::{Generator, SynthConfig, plain_text_article};
 use newsflow_runtime::config::{KafkaArgs, validate_topic};
 use newsflow_runtime::kafka;
@@ -42,6 +44,10 @@ pub enum Command {
     Text(TextArgs),
     /// Generate a synthetic stream with labelled duplicates; produce it and/or write it to a file.
     Synth(SynthArgs),
+    /// The hostile-input drill: a corpus of malformed messages (each labelled with the DLQ
+    /// class it must get, or how it must be stored), optionally mixed into a valid synthetic
+    /// stream; produce it and/or write it to files.
+    Hostile(HostileArgs),
     /// Score the duplicate links stored in Postgres against a synthetic stream's ground truth.
     Score(ScoreArgs),
     /// Inspect the dead-letter topic (one JSON line per message) and optionally replay the
@@ -176,6 +182,48 @@ pub struct SynthArgs {
     pub no_produce: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct HostileArgs {
+    #[command(flatten)]
+    pub produce: ProduceArgs,
+    /// Number of malformed messages.
+    #[arg(long, default_value_t = 10_000)]
+    pub count: usize,
+    /// Random seed: the same seed gives the same bytes (also part of keys and markers).
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// How many of the messages are huge (rejected as too_large before parsing).
+    #[arg(long, default_value_t = 3)]
+    pub huge: usize,
+    /// Size of each huge message in bytes; must exceed the dedup stage's
+    /// --max-message-bytes (5 MiB by default) for the too_large label to hold. The local
+    /// broker (Tansu 0.6.0) never delivers a record of 5 MiB or more (its partition stalls
+    /// behind it): there use e.g. --huge-bytes 4194304 with dedup --max-message-bytes 2097152.
+    #[arg(long = "huge-bytes", default_value_t = 20 * 1024 * 1024)]
+    pub huge_bytes: usize,
+    /// Valid synthetic articles (300 words on average) to interleave evenly with them.
+    #[arg(long, default_value_t = 0)]
+    pub valid: usize,
+    /// Write one JSON line per malformed message: n, key, kind, expected outcome, size.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Write the mixed stream to this JSONL file, one message per line, as produced.
+    /// Blank messages (empty or whitespace) cannot be framed as a line and are left out.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Only write files; do not produce to Kafka.
+    #[arg(long = "no-produce")]
+    pub no_produce: bool,
+}
+
+/// One message to produce: optional key, payload and headers.
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    pub key: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
+    pub headers: Vec<(&'static str, String)>,
+}
+
 /// Runs the chosen subcommand.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -223,6 +271,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Synth(args) => synth(args).await,
+        Command::Hostile(args) => hostile(args).await,
         Command::Score(args) => score_run(&args).await,
         Command::Dlq(args) => dlq(&args).await,
         Command::Drain(args) => drain(&args),
@@ -355,11 +404,164 @@ async fn synth(args: SynthArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The malformed corpus interleaved evenly with `valid` synthetic articles (seeded like the
+/// corpus): hostile messages keyed `hostile-{seed}-{n}` with headers naming their kind and
+/// expected outcome, valid ones unkeyed as `synth` produces them. A hostile message's
+/// payload is moved into its record (the returned message's own is left empty).
+pub fn hostile_stream(
+    config: HostileConfig,
+    valid: usize,
+) -> impl ExactSizeIterator<Item = (Option<HostileMessage>, Record)> {
+    let hostile_total = config.count;
+    let total = hostile_total + valid;
+    let seed = config.seed;
+    let mut hostile = Hostile::new(config);
+    let mut synthetic = Generator::new(SynthConfig {
+        seed,
+        articles: valid,
+        mean_words: 300,
+        ..SynthConfig::default()
+    });
+    let mut emitted = 0usize;
+    (0..total).map(move |i| {
+        // Bresenham: after i + 1 messages, round((i + 1) * share) are hostile.
+        let due = ((i + 1) * hostile_total + total / 2) / total.max(1);
+        let next_hostile = emitted < due;
+        if next_hostile && let Some(mut m) = hostile.next() {
+            emitted += 1;
+            // The payload moves to the record (huge ones are 20 MB).
+            let record = Record {
+                key: Some(m.key.clone().into_bytes()),
+                payload: std::mem::take(&mut m.payload),
+                headers: vec![
+                    ("newsflow.hostile.kind", m.kind.as_str().to_owned()),
+                    ("newsflow.hostile.expected", m.expected.label()),
+                ],
+            };
+            return (Some(m), record);
+        }
+        let payload = synthetic
+            .next()
+            .map(|a| serde_json::to_vec(&a.json).unwrap_or_default())
+            .unwrap_or_default();
+        (
+            None,
+            Record {
+                payload,
+                ..Record::default()
+            },
+        )
+    })
+}
+
+async fn hostile(mut args: HostileArgs) -> anyhow::Result<()> {
+    // dedup's --max-message-bytes is at least 1024: a smaller "huge" message is never too large.
+    if args.huge > 0 && args.huge_bytes <= 1024 {
+        bail!("--huge-bytes must be over 1024, got {}", args.huge_bytes);
+    }
+    if args.huge > args.count {
+        bail!(
+            "--huge ({}) cannot exceed --count ({})",
+            args.huge,
+            args.count
+        );
+    }
+    let config = HostileConfig {
+        seed: args.seed,
+        count: args.count,
+        huge: args.huge,
+        huge_bytes: args.huge_bytes,
+    };
+    let create = |p: &PathBuf| {
+        std::fs::File::create(p)
+            .map(BufWriter::new)
+            .with_context(|| format!("cannot create {}", p.display()))
+    };
+    let mut labels = args.labels.as_ref().map(create).transpose()?;
+    let mut out = args.out.as_ref().map(create).transpose()?;
+    let stream = hostile_stream(config, args.valid);
+    let mut records = Vec::with_capacity(stream.len());
+    let mut unframed = 0u64;
+    for (message, record) in stream {
+        if let (Some(m), Some(l)) = (&message, labels.as_mut()) {
+            serde_json::to_writer(
+                &mut *l,
+                &serde_json::json!({
+                    "n": m.n, "key": m.key, "kind": m.kind, "expected": m.expected,
+                    "label": m.expected.label(), "bytes": record.payload.len(),
+                }),
+            )?;
+            l.write_all(b"\n")?;
+        }
+        if let Some(o) = out.as_mut() {
+            if record.payload.iter().all(u8::is_ascii_whitespace) {
+                unframed += 1;
+            } else {
+                o.write_all(&record.payload)?;
+                o.write_all(b"\n")?;
+            }
+        }
+        records.push(record);
+    }
+    for file in [labels.as_mut(), out.as_mut()].into_iter().flatten() {
+        file.flush()?;
+    }
+    if unframed > 0 {
+        eprintln!(
+            "{unframed} blank messages are not in the JSONL file (a blank line is no message)"
+        );
+    }
+    if args.no_produce {
+        println!(
+            "generated {} messages ({} malformed)",
+            records.len(),
+            args.count
+        );
+        return Ok(());
+    }
+    // The huge messages need a producer that accepts them; the broker decides the rest.
+    if !args
+        .produce
+        .kafka
+        .properties
+        .iter()
+        .any(|(k, _)| k == "message.max.bytes")
+    {
+        let largest = records.iter().map(|r| r.payload.len()).max().unwrap_or(0);
+        let limit = (largest + 64 * 1024).clamp(1_000_000, 1_000_000_000);
+        args.produce
+            .kafka
+            .properties
+            .push(("message.max.bytes".to_owned(), limit.to_string()));
+    }
+    let n = produce_records(&args.produce, records.into_iter()).await?;
+    println!(
+        "produced {n} messages ({} malformed, {} valid) to {}",
+        args.count, args.valid, args.produce.topic
+    );
+    Ok(())
+}
+
 /// Produces every message, at most `rate` per second, and waits until the broker has
 /// acknowledged all of them. Fails if any delivery failed.
 pub async fn produce(
     args: &ProduceArgs,
     messages: impl ExactSizeIterator<Item = Vec<u8>>,
+) -> anyhow::Result<u64> {
+    produce_records(
+        args,
+        messages.map(|payload| Record {
+            payload,
+            ..Record::default()
+        }),
+    )
+    .await
+}
+
+/// [`produce`] with keys and headers.
+pub async fn produce_records(
+    args: &ProduceArgs,
+    messages: impl ExactSizeIterator<Item = Record>,
 ) -> anyhow::Result<u64> {
     args.kafka.validate().map_err(anyhow::Error::msg)?;
     validate_topic("--topic", &args.topic).map_err(anyhow::Error::msg)?;
@@ -382,7 +584,7 @@ pub async fn produce(
     let mut in_flight = FuturesUnordered::new();
     let mut delivered = 0u64;
     let mut failed = 0u64;
-    for (i, payload) in messages.enumerate() {
+    for (i, record) in messages.enumerate() {
         if let Some(interval) = interval {
             tokio::time::sleep_until(started + interval * u32::try_from(i).unwrap_or(u32::MAX))
                 .await;
@@ -396,10 +598,21 @@ pub async fn produce(
         let producer = producer.clone();
         let topic = args.topic.clone();
         in_flight.push(async move {
-            let record: FutureRecord<'_, (), [u8]> =
-                FutureRecord::to(&topic).payload(payload.as_slice());
+            let mut headers = rdkafka::message::OwnedHeaders::new();
+            for (key, value) in &record.headers {
+                headers = headers.insert(rdkafka::message::Header {
+                    key,
+                    value: Some(value.as_bytes()),
+                });
+            }
+            let mut kafka_record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&topic)
+                .payload(record.payload.as_slice())
+                .headers(headers);
+            if let Some(key) = &record.key {
+                kafka_record = kafka_record.key(key.as_slice());
+            }
             producer
-                .send(record, Duration::from_secs(60))
+                .send(kafka_record, Duration::from_secs(60))
                 .await
                 .map(|_| ())
                 .map_err(|(e, _)| e)
@@ -632,4 +845,51 @@ fn drain(args: &DrainArgs) -> anyhow::Result<()> {
         })
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hostile_stream_interleaves_labelled_messages_evenly() {
+        let config = HostileConfig {
+            seed: 3,
+            count: 200,
+            huge: 0,
+            ..HostileConfig::default()
+        };
+        let corpus: Vec<HostileMessage> = Hostile::new(config.clone()).collect();
+        let stream: Vec<(Option<HostileMessage>, Record)> = hostile_stream(config, 100).collect();
+        assert_eq!(stream.len(), 300);
+        let hostile: Vec<&(Option<HostileMessage>, Record)> =
+            stream.iter().filter(|(m, _)| m.is_some()).collect();
+        assert_eq!(hostile.len(), 200);
+        // In corpus order, with their bytes, key and labels.
+        for ((m, record), original) in hostile.iter().zip(&corpus) {
+            let m = m.as_ref().map(|m| m.n);
+            assert_eq!(m, Some(original.n));
+            assert_eq!(record.payload, original.payload);
+            assert_eq!(record.key.as_deref(), Some(original.key.as_bytes()));
+            assert!(
+                record
+                    .headers
+                    .contains(&("newsflow.hostile.expected", original.expected.label()))
+            );
+        }
+        // Evenly: two malformed messages to one valid article, never more than 3 in a row.
+        let longest_run = stream
+            .split(|(m, _)| m.is_none())
+            .map(<[_]>::len)
+            .max()
+            .unwrap_or(0);
+        assert!(longest_run <= 3, "{longest_run}");
+        // The valid ones are synthetic articles, unkeyed.
+        for (_, record) in stream.iter().filter(|(m, _)| m.is_none()) {
+            assert!(record.key.is_none());
+            let json: serde_json::Value =
+                serde_json::from_slice(&record.payload).unwrap_or_default();
+            assert!(json["id"].as_str().is_some_and(|id| id.starts_with("syn-")));
+        }
+    }
 }

@@ -68,7 +68,7 @@ fn is_amp_param(key: &str, value: &str) -> bool {
 }
 
 /// Canonical form of an article URL, or `None` if `raw` is not an absolute http(s) URL
-/// with a host.
+/// with a host, or its canonical form is longer than [`super::MAX_URL_BYTES`].
 ///
 /// Canonical form: `https://` + lowercase host without `www.`/`m.`/`mobile.`/`amp.`
 /// prefixes or trailing dot, non-default port kept; path without AMP variants (`/amp`
@@ -102,6 +102,13 @@ pub fn canonicalize_url(raw: &str) -> Option<String> {
     if !host.contains('.') && !host.contains(':') {
         return None;
     }
+    // A domain whose last label is a number is read as an (invalid) IPv4 address once
+    // its trailing dots are gone: "example.com.0.." parses, "example.com.0" does not.
+    if matches!(parsed.host(), Some(url::Host::Domain(_)))
+        && host.rsplit('.').next().is_some_and(ends_in_number)
+    {
+        return None;
+    }
 
     let mut out = String::with_capacity(raw.len());
     out.push_str("https://");
@@ -116,10 +123,22 @@ pub fn canonicalize_url(raw: &str) -> Option<String> {
         .split('/')
         .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("amp"))
         .collect();
-    let last_stripped;
-    if let Some(last) = segments.last_mut() {
-        last_stripped = strip_amp_suffix(last);
-        *last = &last_stripped;
+    // Strip the AMP suffix of the last segment; if that leaves an `amp` or dot segment
+    // ("amp.amp", "..amp"), drop it and strip the one before, so that the canonical form
+    // of a canonical URL is itself.
+    let mut last_stripped = None;
+    while let Some(last) = segments.last() {
+        let stripped = strip_amp_suffix(last);
+        // "..amp" strips to ".", which a URL parser would then resolve away.
+        if stripped.eq_ignore_ascii_case("amp") || is_dot_segment(&stripped) {
+            segments.pop();
+            continue;
+        }
+        last_stripped = Some(stripped);
+        break;
+    }
+    if let (Some(last), Some(stripped)) = (segments.last_mut(), last_stripped.as_deref()) {
+        *last = stripped;
     }
     out.push('/');
     push_with_upper_escapes(&mut out, &segments.join("/"));
@@ -137,7 +156,26 @@ pub fn canonicalize_url(raw: &str) -> Option<String> {
         out.push('?');
         out.push_str(&query);
     }
-    Some(out)
+    // Percent-encoding can triple a URL's length; an address longer than this is not one
+    // a news site serves, and would not fit the unique index on canonical URLs.
+    (out.len() <= super::MAX_URL_BYTES).then_some(out)
+}
+
+/// `.` or `..`, also percent-encoded (`%2e`): segments a URL parser resolves.
+fn is_dot_segment(segment: &str) -> bool {
+    let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+    decoded == "." || decoded == ".."
+}
+
+/// WHATWG's "ends in a number" test for a host's last label: decimal, or `0x` hex.
+fn ends_in_number(label: &str) -> bool {
+    let hex = label
+        .strip_prefix("0x")
+        .or_else(|| label.strip_prefix("0X"));
+    match hex {
+        Some(digits) => digits.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => !label.is_empty() && label.bytes().all(|b| b.is_ascii_digit()),
+    }
 }
 
 /// Appends `path` with percent-escapes in upper case (`%c3%a9` -> `%C3%A9`), the
@@ -346,11 +384,24 @@ mod tests {
             "https://example.com/a.amp.amp.html",
             "https://example.com/amp/amp/a/",
             "https://www.amp.example.com/a?amp&amp=1",
+            // Found by the property tests: "amp.amp" became an "amp" segment, which the
+            // next canonicalisation dropped.
+            "https://www.example.com/amp.amp",
+            "https://example.com/x.amp/amp.amp",
+            "https://example.com/x/AMP.amp.amp",
+            "https://www.example.com./..amp",
+            "https://example.com/a/...amp",
+            "https://example.com/a/%2E%2e.amp",
         ] {
             let once = c(raw);
             assert_eq!(c(&once), once, "{raw}");
         }
         assert_eq!(c("https://example.com/a.amp.amp"), "https://example.com/a");
+        assert_eq!(c("https://www.example.com/amp.amp"), "https://example.com/");
+        assert_eq!(
+            c("https://example.com/x.amp/amp.amp"),
+            "https://example.com/x"
+        );
     }
 
     #[test]
@@ -404,8 +455,22 @@ mod tests {
             "http:///path",
             "file:///etc/passwd",
             "https://exa mple.com/",
+            // Found by the property tests: parses with its trailing dots, and its
+            // canonical form (without them) did not parse at all.
+            "https://amp.www.m.example.com.0..",
+            "https://example.com.0x1F../a",
         ] {
             assert_eq!(canonicalize_url(raw), None, "{raw:?}");
         }
+    }
+
+    #[test]
+    fn overlong_canonical_forms_are_not_urls() {
+        // 1,000 spaces become 3,000 bytes of %20: over the limit although the input is not.
+        let raw = format!("https://example.com/{}", " x".repeat(700));
+        assert!(raw.len() <= super::super::MAX_URL_BYTES);
+        assert_eq!(canonicalize_url(&raw), None);
+        let fits = format!("https://example.com/{}", "a".repeat(2_000));
+        assert_eq!(canonicalize_url(&fits).map(|u| u.len()), Some(2_020));
     }
 }

@@ -33,7 +33,10 @@ pub(crate) fn normalize_text(raw: &str, lines: Lines, max_chars: usize) -> Strin
                 {
                     normalized.push_str(line);
                 } else {
-                    normalized.extend(line.nfkc());
+                    // Characters `collapse` drops go first: a NUL or zero-width space
+                    // between a letter and its combining mark would otherwise keep them
+                    // apart under NFKC, and leave them uncomposed once dropped.
+                    normalized.extend(line.chars().filter(|c| !is_dropped(*c)).nfkc());
                 }
             }
             collapse(&normalized, lines, max_chars, false)
@@ -195,6 +198,19 @@ fn collapse(text: &str, lines: Lines, max_chars: usize, check_nfkc: bool) -> Opt
     let trimmed = out.trim_end().len();
     out.truncate(trimmed);
     Some(out)
+}
+
+/// Whether `collapse` removes `c` (control and invisible format characters that are not
+/// whitespace or line breaks).
+fn is_dropped(c: char) -> bool {
+    if c.is_ascii() {
+        !matches!(
+            c,
+            '\u{21}'..='\u{7e}' | ' ' | '\t' | '\n' | '\r' | '\u{b}' | '\u{c}'
+        )
+    } else {
+        !is_line_break(c) && !c.is_whitespace() && (c.is_control() || is_invisible(c))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -829,6 +845,34 @@ mod tests {
         // a cut right after a separator drops the separator
         assert_eq!(normalize_text(raw, Lines::Keep, 6), "ééééé");
         assert_eq!(normalize_text("abc", Lines::Keep, 0), "");
+    }
+
+    #[test]
+    fn dropped_characters_do_not_keep_combining_marks_apart() {
+        // Found by the property tests: NFKC ran before the NUL was dropped, so "i", NUL,
+        // U+0301 stayed "i\u{301}" (not NFKC), which normalised again to "í".
+        for raw in [
+            "i\0\u{301}",
+            "i\u{200B}\u{301}",
+            "i\u{7}\u{301}x",
+            "e\u{AD}\u{301}",
+        ] {
+            let once = normalize_text(raw, Lines::Keep, 100);
+            assert_eq!(normalize_text(&once, Lines::Keep, 100), once, "{raw:?}");
+            assert!(!once.contains('\u{301}'), "{raw:?} -> {once:?}");
+        }
+        assert_eq!(normalize_text("i\0\u{301}", Lines::Keep, 100), "\u{ED}");
+        // The classification agrees with `collapse`.
+        for c in [
+            '\0', '\u{7}', '\u{7f}', '\u{9c}', '\u{200B}', '\u{FEFF}', '\u{AD}',
+        ] {
+            assert!(is_dropped(c), "{c:?}");
+        }
+        for c in [
+            ' ', '\t', '\n', '\u{85}', '\u{A0}', '\u{2028}', 'a', '\u{301}',
+        ] {
+            assert!(!is_dropped(c), "{c:?}");
+        }
     }
 
     #[test]

@@ -583,3 +583,112 @@ fn article_key_from_a_known_hash_is_the_article_key() {
         a.content_hash()
     );
 }
+
+/// Every string of an article, for checks that must hold for all of them.
+fn strings(a: &Article) -> Vec<&str> {
+    let mut all: Vec<&str> = [
+        a.external_id.as_deref(),
+        a.url.as_deref(),
+        a.canonical_url.as_deref(),
+        a.title.as_deref(),
+        a.description.as_deref(),
+        Some(a.text.as_str()),
+        a.source.as_deref(),
+        a.language.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    all.extend(a.authors.iter().map(String::as_str));
+    all
+}
+
+#[test]
+fn nul_and_control_characters_never_reach_any_field() {
+    // Regression: `id`, `url` and `language` were stored as given, and Postgres text
+    // rejects NUL, so the write failed and the article went to the DLQ as store_failed.
+    let a = ok(json!({
+        "id": "\u{0}id\u{0}-7\u{1b}",
+        "url": "https://example.com/a\u{0}b\tc\n",
+        "language": "e\u{0}n\u{7}",
+        "title": "T\u{0}itle",
+        "authors": ["Jane\u{0} Doe"],
+        "source": "Wire\u{0} Service",
+        "text": format!("{BODY}\u{0}\u{1}"),
+    }));
+    assert_eq!(a.external_id.as_deref(), Some("id-7"));
+    assert_eq!(a.url.as_deref(), Some("https://example.com/abc"));
+    assert_eq!(a.canonical_url.as_deref(), Some("https://example.com/abc"));
+    assert_eq!(a.language.as_deref(), Some("en"));
+    for s in strings(&a) {
+        assert!(!s.chars().any(|c| c.is_control() && c != '\n'), "{s:?}");
+    }
+    // A URL that is nothing but control characters is no URL.
+    let r = rejected(json!({"url": "\u{0}\u{1}", "text": BODY}));
+    assert_eq!(r.class, RejectClass::NoIdentity);
+}
+
+#[test]
+fn overlong_url_and_id_are_invalid_fields() {
+    let long_url = format!("https://example.com/{}", "a".repeat(100 * 1024));
+    let r = rejected(json!({"id": "1", "url": long_url, "text": BODY}));
+    assert_eq!(r.class, RejectClass::InvalidField);
+    assert!(r.reason.contains("`url`"), "{}", r.reason);
+    let r = rejected(json!({"id": "x".repeat(MAX_ID_BYTES + 1), "text": BODY}));
+    assert_eq!(r.class, RejectClass::InvalidField);
+    assert!(r.reason.contains("`id`"), "{}", r.reason);
+    // At the limits they are fine.
+    let url = format!("https://example.com/{}", "a".repeat(MAX_URL_BYTES - 20));
+    let a = ok(json!({"id": "x".repeat(MAX_ID_BYTES), "url": url, "text": BODY}));
+    assert_eq!(a.canonical_url.as_deref(), Some(url.as_str()));
+    // A language that is no language tag is dropped, not stored.
+    let a = ok(json!({"id": "1", "text": BODY, "language": "x".repeat(5_000)}));
+    assert_eq!(a.language, None);
+}
+
+#[test]
+fn a_million_authors_are_capped_in_linear_time() {
+    // Regression: the distinct-author check was quadratic; ~500,000 names in a 5 MB
+    // message kept a core busy for minutes.
+    let names: Vec<String> = (0..500_000).map(|i| format!("a{i}")).collect();
+    let bytes =
+        serde_json::to_vec(&json!({"id": "1", "text": BODY, "authors": names})).unwrap_or_default();
+    assert!(bytes.len() < Limits::default().max_message_bytes);
+    let start = std::time::Instant::now();
+    let a = parse_article(&bytes, &Limits::default()).unwrap_or_else(|r| panic!("{r}"));
+    assert_eq!(a.authors.len(), MAX_AUTHORS);
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    // Wrong types are still found past the cap.
+    let mut items: Vec<serde_json::Value> = (0..100).map(|i| json!(format!("a{i}"))).collect();
+    items.push(json!(5));
+    let r = rejected(json!({"id": "1", "text": BODY, "authors": items}));
+    assert_eq!(
+        r.reason,
+        "field `authors[100]` must be a string, got a number"
+    );
+}
+
+#[test]
+fn the_forwarded_message_of_any_article_fits_a_default_kafka_message() {
+    // Regression: description was cut at the text limit (200,000 characters), so an
+    // article of 4-byte characters made a ~1.6 MB `news.articles` message, over the
+    // 1,000,000 bytes a producer accepts by default: the outbox relay retried it forever.
+    let wide = "\u{1F600}".repeat(300_000);
+    let quotes = "\"\\".repeat(300_000);
+    for body in [&wide, &quotes] {
+        let names: Vec<String> = (0..100).map(|i| format!("{i}{wide:.300}")).collect();
+        let bytes = serde_json::to_vec(&json!({
+            "id": "i".repeat(MAX_ID_BYTES),
+            "url": format!("https://example.com/{}", "%F0%9F%98%80".repeat(160)),
+            "title": body, "description": body, "maintext": body,
+            "authors": names, "source": body, "language": "en",
+        }))
+        .unwrap_or_default();
+        assert!(bytes.len() < Limits::default().max_message_bytes);
+        let a = parse_article(&bytes, &Limits::default()).unwrap_or_else(|r| panic!("{r}"));
+        let message =
+            crate::messages::ArticleMessage::new(&a, a.article_key(), i64::MAX, Utc::now());
+        let size = serde_json::to_vec(&message).unwrap_or_default().len();
+        assert!(size < 950_000, "{size} bytes");
+    }
+}

@@ -9,6 +9,7 @@
 //! [`RING_CAPACITY`] originals, so a stream of millions of articles runs in a few MB.
 
 mod compose;
+pub mod hostile;
 mod render;
 mod score;
 mod vocab;
