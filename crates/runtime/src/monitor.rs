@@ -13,16 +13,15 @@ use crate::admin::Health;
 use crate::config::KafkaArgs;
 use crate::outbox;
 
-/// Outbox backlog above which the service reports not-ready (output topic unavailable).
-const OUTBOX_NOT_READY: i64 = 100_000;
-
-/// Runs the checks every few seconds until shutdown.
+/// Runs the checks every few seconds until shutdown. `outbox_not_ready` is the outbox backlog
+/// above which the service reports not-ready (output topic unavailable or too slow).
 pub async fn run<C: ConsumerContext + 'static>(
     pool: PgPool,
     consumer: Arc<StreamConsumer<C>>,
     kafka: KafkaArgs,
     health: Arc<Health>,
     service: &'static str,
+    outbox_not_ready: i64,
     shutdown: Shutdown,
 ) {
     // Watermarks are asked on a connection of their own: a ListOffsets request queued behind
@@ -54,7 +53,7 @@ pub async fn run<C: ConsumerContext + 'static>(
                 metrics::gauge!("newsflow_outbox_pending", "service" => service).set(n as f64);
                 health.set(
                     "outbox",
-                    if n > OUTBOX_NOT_READY {
+                    if n > outbox_not_ready {
                         Err(format!("{n} messages waiting to be published"))
                     } else {
                         Ok(())
