@@ -91,6 +91,20 @@ fn partition_lag<C: ConsumerContext>(
     probe: &BaseConsumer,
 ) -> Result<Vec<(String, i32, i64)>, String> {
     let positions = consumer.position().map_err(|e| e.to_string())?;
+    if positions.count() == 0 {
+        // No partition assigned (an idle replica, or one waiting for a rebalance): there is
+        // no lag to measure, but readiness must still say whether the broker answers, or a
+        // replica without partitions reports ready through a whole broker outage.
+        let subscription = consumer.subscription().map_err(|e| e.to_string())?;
+        let topic = subscription
+            .elements()
+            .first()
+            .map(|e| e.topic().to_owned());
+        probe
+            .fetch_metadata(topic.as_deref(), Duration::from_secs(3))
+            .map_err(|e| format!("broker unreachable: {e}"))?;
+        return Ok(Vec::new());
+    }
     let mut lags = Vec::new();
     for elem in positions.elements() {
         let (low, high) = probe
