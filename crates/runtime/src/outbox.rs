@@ -291,8 +291,9 @@ impl Relay {
         Ok(removed)
     }
 
-    /// One round: publishes up to `batch` messages in commit order and deletes them.
-    /// Returns how many were published (0 also when another replica holds the relay lock).
+    /// One round: publishes up to `batch` messages in commit order and deletes them (after
+    /// removing what an earlier relay delivered, when this one has just become active).
+    /// Returns how many rows left the outbox (0 also when another replica holds the lock).
     pub async fn relay_once(&mut self) -> Result<usize, RelayError> {
         let mut tx = self.pool.begin().await?;
         let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
@@ -304,12 +305,16 @@ impl Relay {
             self.reconciled = false;
             return Ok(0);
         }
-        if !self.reconciled {
-            let removed = self.reconcile(&mut tx).await?;
-            tx.commit().await?;
-            self.reconciled = true;
-            return Ok(removed);
-        }
+        // Reconcile and publish under one hold of the lock. (Committing after reconciling
+        // and publishing in the next round let two relays livelock: when reading the ends of
+        // the partitions is slow, as after a broker restart, each lost the lock to the other's
+        // reconciliation between its own two rounds, reconciled again, and nothing was ever
+        // published.) `reconciled` turns true only once the deletes are committed.
+        let removed = if self.reconciled {
+            0
+        } else {
+            self.reconcile(&mut tx).await?
+        };
         let rows: Vec<OutboxRow> = sqlx::query_as(
             "SELECT id, topic, key, payload, headers FROM outbox ORDER BY id LIMIT $1",
         )
@@ -317,7 +322,9 @@ impl Relay {
         .fetch_all(&mut *tx)
         .await?;
         if rows.is_empty() {
-            return Ok(0);
+            tx.commit().await?;
+            self.reconciled = true;
+            return Ok(removed);
         }
         let mut partitions = Vec::with_capacity(rows.len());
         for (id, topic, key, ..) in &rows {
@@ -372,8 +379,9 @@ impl Relay {
             self.reconciled = false;
             return Err(e.into());
         }
+        self.reconciled = true;
         metrics::counter!("newsflow_outbox_published_total").increment(ids.len() as u64);
-        Ok(ids.len())
+        Ok(ids.len() + removed)
     }
 
     /// Runs until shutdown, then drains what is left (bounded by the caller's grace period)
