@@ -221,24 +221,37 @@ pub fn read_to_end(
         ],
     )
     .create()?;
-    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
-    let mut tpl = TopicPartitionList::new();
-    let mut ends: HashMap<i32, i64> = HashMap::new();
-    for t in metadata.topics() {
-        for p in t.partitions() {
-            let (low, high) = consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(10))?;
-            if high > low {
-                ends.insert(p.id(), high);
-                tpl.add_partition_offset(topic, p.id(), Offset::Beginning)?;
+    let deadline = Instant::now() + timeout;
+    // A busy shared broker may time out a metadata or offsets request: ask again until the
+    // deadline rather than fail the test on it.
+    let (tpl, mut ends) = loop {
+        let attempt = (|| -> anyhow::Result<(TopicPartitionList, HashMap<i32, i64>)> {
+            let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+            let mut tpl = TopicPartitionList::new();
+            let mut ends: HashMap<i32, i64> = HashMap::new();
+            for t in metadata.topics() {
+                for p in t.partitions() {
+                    let (low, high) =
+                        consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(10))?;
+                    if high > low {
+                        ends.insert(p.id(), high);
+                        tpl.add_partition_offset(topic, p.id(), Offset::Beginning)?;
+                    }
+                }
             }
+            Ok((tpl, ends))
+        })();
+        match attempt {
+            Ok(found) => break found,
+            Err(e) if Instant::now() >= deadline => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_secs(1)),
         }
-    }
+    };
     let mut out = Vec::new();
     if ends.is_empty() {
         return Ok(out);
     }
     consumer.assign(&tpl)?;
-    let deadline = Instant::now() + timeout;
     while !ends.is_empty() {
         if Instant::now() >= deadline {
             bail!("{topic}: partitions {ends:?} not read to their end within {timeout:?}");
