@@ -268,7 +268,7 @@ impl Stack {
 
     /// Everything on one of the run's topics.
     pub fn read(&self, t: &str) -> anyhow::Result<Vec<OwnedMessage>> {
-        read_to_end(&self.kafka, self.topic(t), Duration::from_secs(60))
+        read_to_end(&self.kafka, self.topic(t), Duration::from_secs(180))
     }
 }
 
