@@ -153,10 +153,21 @@ pub async fn produce_to(
     topic: &str,
     payloads: &[Vec<u8>],
 ) -> anyhow::Result<()> {
-    let producer: FutureProducer = kafka::producer(kafka)?;
+    // Idempotent like the services' producers, but patient: a broker shared with other test
+    // runs can take longer than 30 s to acknowledge, and retrying here would duplicate input.
+    let producer: FutureProducer = newsflow_runtime::kafka::client_config(
+        kafka,
+        &[
+            ("enable.idempotence", "true"),
+            ("acks", "all"),
+            ("linger.ms", "5"),
+            ("message.timeout.ms", "120000"),
+        ],
+    )
+    .create()?;
     let sends = payloads.iter().map(|p| {
         let record: FutureRecord<'_, (), [u8]> = FutureRecord::to(topic).payload(p.as_slice());
-        producer.send(record, Duration::from_secs(30))
+        producer.send(record, Duration::from_secs(120))
     });
     for result in futures::future::join_all(sends).await {
         result
