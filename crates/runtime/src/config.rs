@@ -178,6 +178,12 @@ pub struct ConsumeArgs {
     /// Run the outbox relay in this process (every replica normally does; they share the work).
     #[arg(long = "relay", env = "NEWSFLOW_RELAY", default_value_t = true, action = clap::ArgAction::Set)]
     pub relay: bool,
+
+    /// Outbox backlog (messages written but not yet published) above which `/readyz` reports
+    /// not ready: the output topics are unreachable or too slow.
+    #[arg(long = "outbox-not-ready", env = "NEWSFLOW_OUTBOX_NOT_READY", default_value_t = 100_000,
+          value_parser = clap::value_parser!(i64).range(1..))]
+    pub outbox_not_ready: i64,
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! hands Kafka the offsets that Postgres has committed.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
 use rdkafka::Message;
@@ -10,6 +11,39 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedMessage;
 
 use crate::Shutdown;
+
+/// Whether the stage can carry on after a consumer error. librdkafka reports a broker outage
+/// (transport failure, all brokers down), a subscribed topic that does not exist yet and
+/// similar conditions as non-fatal errors, and recovers from them by itself: it reconnects,
+/// refreshes metadata and resumes fetching. Ending the process on them would turn every broker
+/// restart into a crash loop. Only a fatal error leaves the consumer unusable.
+fn survivable(error: &KafkaError) -> bool {
+    matches!(
+        error,
+        KafkaError::MessageConsumption(_) | KafkaError::PartitionEOF(_)
+    )
+}
+
+/// The next message, skipping (and logging) survivable errors; `None` on shutdown.
+async fn next_message<C: ConsumerContext + 'static>(
+    consumer: &StreamConsumer<C>,
+    until: impl Future<Output = ()>,
+) -> Result<Option<OwnedMessage>, KafkaError> {
+    tokio::pin!(until);
+    loop {
+        // recv() is cancellation safe, so losing the race loses no message.
+        tokio::select! {
+            m = consumer.recv() => match m {
+                Ok(m) => return Ok(Some(m.detach())),
+                Err(e) if survivable(&e) => {
+                    tracing::warn!(error = %e, "Kafka consumer error; librdkafka retries by itself");
+                }
+                Err(e) => return Err(e),
+            },
+            () = &mut until => return Ok(None),
+        }
+    }
+}
 
 /// Waits for the first message (or shutdown), then collects more until `max` messages or
 /// `linger` has passed since the first. Returns an empty batch only on shutdown.
@@ -20,18 +54,21 @@ pub async fn next_batch<C: ConsumerContext + 'static>(
     shutdown: &Shutdown,
 ) -> Result<Vec<OwnedMessage>, KafkaError> {
     let mut batch = Vec::with_capacity(max.min(4096));
-    // recv() is cancellation safe, so losing the race against shutdown loses no message.
-    let first = tokio::select! {
-        m = consumer.recv() => m?,
-        () = shutdown.wait() => return Ok(batch),
+    let Some(first) = next_message(consumer, shutdown.wait()).await? else {
+        return Ok(batch);
     };
-    batch.push(first.detach());
+    batch.push(first);
     let deadline = tokio::time::Instant::now() + linger;
     while batch.len() < max {
-        tokio::select! {
-            m = consumer.recv() => batch.push(m?.detach()),
-            () = tokio::time::sleep_until(deadline) => break,
-            () = shutdown.wait() => break,
+        let until = async {
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {}
+                () = shutdown.wait() => {}
+            }
+        };
+        match next_message(consumer, until).await? {
+            Some(m) => batch.push(m),
+            None => break,
         }
     }
     Ok(batch)

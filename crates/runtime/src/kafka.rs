@@ -144,6 +144,10 @@ pub fn consumer(
             ("session.timeout.ms", "10000"),
             ("heartbeat.interval.ms", "2000"),
             ("max.poll.interval.ms", "300000"),
+            // A subscribed topic that does not exist yet (created after the service started)
+            // is only noticed at the next metadata refresh: every 10 s instead of librdkafka's
+            // 5 minutes, so a stage resumes promptly once its topic appears.
+            ("topic.metadata.refresh.interval.ms", "10000"),
         ],
     );
     if let Some(id) = instance_id {

@@ -13,16 +13,15 @@ use crate::admin::Health;
 use crate::config::KafkaArgs;
 use crate::outbox;
 
-/// Outbox backlog above which the service reports not-ready (output topic unavailable).
-const OUTBOX_NOT_READY: i64 = 100_000;
-
-/// Runs the checks every few seconds until shutdown.
+/// Runs the checks every few seconds until shutdown. `outbox_not_ready` is the outbox backlog
+/// above which the service reports not-ready (output topic unavailable or too slow).
 pub async fn run<C: ConsumerContext + 'static>(
     pool: PgPool,
     consumer: Arc<StreamConsumer<C>>,
     kafka: KafkaArgs,
     health: Arc<Health>,
     service: &'static str,
+    outbox_not_ready: i64,
     shutdown: Shutdown,
 ) {
     // Watermarks are asked on a connection of their own: a ListOffsets request queued behind
@@ -54,7 +53,7 @@ pub async fn run<C: ConsumerContext + 'static>(
                 metrics::gauge!("newsflow_outbox_pending", "service" => service).set(n as f64);
                 health.set(
                     "outbox",
-                    if n > OUTBOX_NOT_READY {
+                    if n > outbox_not_ready {
                         Err(format!("{n} messages waiting to be published"))
                     } else {
                         Ok(())
@@ -92,6 +91,20 @@ fn partition_lag<C: ConsumerContext>(
     probe: &BaseConsumer,
 ) -> Result<Vec<(String, i32, i64)>, String> {
     let positions = consumer.position().map_err(|e| e.to_string())?;
+    if positions.count() == 0 {
+        // No partition assigned (an idle replica, or one waiting for a rebalance): there is
+        // no lag to measure, but readiness must still say whether the broker answers, or a
+        // replica without partitions reports ready through a whole broker outage.
+        let subscription = consumer.subscription().map_err(|e| e.to_string())?;
+        let topic = subscription
+            .elements()
+            .first()
+            .map(|e| e.topic().to_owned());
+        probe
+            .fetch_metadata(topic.as_deref(), Duration::from_secs(3))
+            .map_err(|e| format!("broker unreachable: {e}"))?;
+        return Ok(Vec::new());
+    }
     let mut lags = Vec::new();
     for elem in positions.elements() {
         let (low, high) = probe

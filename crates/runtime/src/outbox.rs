@@ -294,8 +294,9 @@ impl Relay {
         Ok(removed)
     }
 
-    /// One round: publishes up to `batch` messages in commit order and deletes them.
-    /// Returns how many were published (0 also when another replica holds the relay lock).
+    /// One round: publishes up to `batch` messages in commit order and deletes them (after
+    /// removing what an earlier relay delivered, when this one has just become active).
+    /// Returns how many rows left the outbox (0 also when another replica holds the lock).
     pub async fn relay_once(&mut self) -> Result<usize, RelayError> {
         let mut tx = self.pool.begin().await?;
         let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")

@@ -182,6 +182,7 @@ pub async fn run_stage<H: Handler>(
         config.kafka.clone(),
         Arc::clone(&health),
         config.service,
+        config.consume.outbox_not_ready,
         shutdown.clone(),
     ));
     tracing::info!(service = config.service, group, topics = ?topics, "stage started");

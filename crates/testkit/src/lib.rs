@@ -1,6 +1,13 @@
 //! Test helpers: a fresh migrated database and fresh topics per test, service binaries run as
 //! real processes (so tests can SIGTERM and SIGKILL them), and Kafka produce/consume helpers.
-//! Everything talks to the real local broker and Postgres started by `scripts/stack.sh`.
+//! Everything talks to the real local broker and Postgres started by `scripts/stack.sh`, unless
+//! a test starts a private [`Broker`] or [`PgCluster`] of its own to stop and restart.
+
+mod broker;
+mod postgres;
+
+pub use broker::Broker;
+pub use postgres::PgCluster;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -49,11 +56,19 @@ pub struct TestDb {
     pub name: String,
     pub url: String,
     pub pool: PgPool,
+    /// Admin URL of the server holding it (the shared one, or a private [`PgCluster`]).
+    admin: String,
 }
 
 impl TestDb {
+    /// A database on the shared Postgres server.
     pub async fn new() -> anyhow::Result<Self> {
-        let admin = admin_database_url();
+        Self::on(&admin_database_url()).await
+    }
+
+    /// A database on the server reached through `admin` (a superuser URL).
+    pub async fn on(admin: &str) -> anyhow::Result<Self> {
+        let admin = admin.to_owned();
         let name = unique("newsflow_test");
         let mut conn = PgConnection::connect(&admin).await.with_context(|| {
             format!("connecting to {admin} (is Postgres running? scripts/stack.sh up)")
@@ -71,13 +86,18 @@ impl TestDb {
             .connect(&url)
             .await?;
         db::migrate(&pool).await?;
-        Ok(Self { name, url, pool })
+        Ok(Self {
+            name,
+            url,
+            pool,
+            admin,
+        })
     }
 
     /// Drops the database (call at the end of a passing test; a failing one leaves it to inspect).
     pub async fn drop_db(self) -> anyhow::Result<()> {
         self.pool.close().await;
-        let mut conn = PgConnection::connect(&admin_database_url()).await?;
+        let mut conn = PgConnection::connect(&self.admin).await?;
         sqlx::query(&format!(
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
             self.name
@@ -92,26 +112,62 @@ impl TestDb {
     }
 }
 
+/// Unique topic names (`name → real name`) for each base name, not yet created.
+pub fn topic_names(base: &[&str]) -> HashMap<String, String> {
+    let suffix = unique("t");
+    base.iter()
+        .map(|b| ((*b).to_owned(), format!("{b}.{suffix}")))
+        .collect()
+}
+
 /// Creates topics with unique names: returns `name → real name` for each base name.
 pub async fn topics(base: &[&str], partitions: i32) -> anyhow::Result<HashMap<String, String>> {
-    let suffix = unique("t");
-    let names: HashMap<String, String> = base
-        .iter()
-        .map(|b| ((*b).to_owned(), format!("{b}.{suffix}")))
-        .collect();
+    topics_on(&kafka_args(), base, partitions).await
+}
+
+/// [`topics`] on the broker `kafka` (a private [`Broker`], say).
+pub async fn topics_on(
+    kafka: &KafkaArgs,
+    base: &[&str],
+    partitions: i32,
+) -> anyhow::Result<HashMap<String, String>> {
+    let names = topic_names(base);
     let list: Vec<(&str, i32)> = names.values().map(|n| (n.as_str(), partitions)).collect();
-    kafka::ensure_topics(&kafka_args(), &list)
-        .await
-        .context("creating test topics (is the broker running? scripts/stack.sh up)")?;
+    kafka::ensure_topics(kafka, &list).await.with_context(|| {
+        format!(
+            "creating test topics on {} (is the broker running? scripts/stack.sh up)",
+            kafka.brokers
+        )
+    })?;
     Ok(names)
 }
 
 /// Produces `payloads` (no key) and waits for every acknowledgement.
 pub async fn produce(topic: &str, payloads: &[Vec<u8>]) -> anyhow::Result<()> {
-    let producer: FutureProducer = kafka::producer(&kafka_args())?;
+    produce_to(&kafka_args(), topic, payloads).await
+}
+
+/// [`produce`] on the broker `kafka`.
+pub async fn produce_to(
+    kafka: &KafkaArgs,
+    topic: &str,
+    payloads: &[Vec<u8>],
+) -> anyhow::Result<()> {
+    // Idempotent like the services' producers, but patient: a broker shared with other test
+    // runs can take longer than 30 s to acknowledge, and retrying here would duplicate input.
+    let producer: FutureProducer = newsflow_runtime::kafka::client_config(
+        kafka,
+        &[
+            ("enable.idempotence", "true"),
+            ("acks", "all"),
+            ("linger.ms", "5"),
+            ("message.timeout.ms", "120000"),
+        ],
+    )
+    .create()?;
     let sends = payloads.iter().map(|p| {
         let record: FutureRecord<'_, (), [u8]> = FutureRecord::to(topic).payload(p.as_slice());
-        producer.send(record, Duration::from_secs(30))
+        producer.send(record, Duration::from_secs(120))
     });
     for result in futures::future::join_all(sends).await {
         result
@@ -171,6 +227,70 @@ pub fn read_topic(
     Ok(out)
 }
 
+/// Reads every partition of `topic` on `kafka` from the beginning up to the high watermarks
+/// taken at the start (so everything published before the call), without a consumer group.
+pub fn read_to_end(
+    kafka: &KafkaArgs,
+    topic: &str,
+    timeout: Duration,
+) -> anyhow::Result<Vec<OwnedMessage>> {
+    let consumer: BaseConsumer = newsflow_runtime::kafka::client_config(
+        kafka,
+        &[
+            ("group.id", "newsflow-testkit-reader"),
+            ("enable.auto.commit", "false"),
+        ],
+    )
+    .create()?;
+    let deadline = Instant::now() + timeout;
+    // A busy shared broker may time out a metadata or offsets request: ask again until the
+    // deadline rather than fail the test on it.
+    let (tpl, mut ends) = loop {
+        let attempt = (|| -> anyhow::Result<(TopicPartitionList, HashMap<i32, i64>)> {
+            let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+            let mut tpl = TopicPartitionList::new();
+            let mut ends: HashMap<i32, i64> = HashMap::new();
+            for t in metadata.topics() {
+                for p in t.partitions() {
+                    let (low, high) =
+                        consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(10))?;
+                    if high > low {
+                        ends.insert(p.id(), high);
+                        tpl.add_partition_offset(topic, p.id(), Offset::Beginning)?;
+                    }
+                }
+            }
+            Ok((tpl, ends))
+        })();
+        match attempt {
+            Ok(found) => break found,
+            Err(e) if Instant::now() >= deadline => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_secs(1)),
+        }
+    };
+    let mut out = Vec::new();
+    if ends.is_empty() {
+        return Ok(out);
+    }
+    consumer.assign(&tpl)?;
+    while !ends.is_empty() {
+        if Instant::now() >= deadline {
+            bail!("{topic}: partitions {ends:?} not read to their end within {timeout:?}");
+        }
+        if let Some(m) = consumer.poll(Duration::from_millis(200)) {
+            let m = m?.detach();
+            if ends
+                .get(&m.partition())
+                .is_some_and(|end| m.offset() + 1 >= *end)
+            {
+                ends.remove(&m.partition());
+            }
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
 /// A header value of a message as text.
 pub fn header(message: &OwnedMessage, key: &str) -> Option<String> {
     use rdkafka::message::Headers;
@@ -184,6 +304,25 @@ pub fn header(message: &OwnedMessage, key: &str) -> Option<String> {
 /// A free local TCP port for a service's admin server.
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A free local port below the kernel's ephemeral range (32768-60999 on Linux), for a server
+/// that stops and must get the same port back: while it is down, no outgoing connection or
+/// `free_port()` of a parallel test can be handed that port. Random, so parallel tests do not
+/// race for the same one.
+pub fn private_port() -> anyhow::Result<u16> {
+    for _ in 0..200 {
+        let port: u16 = rand::rng().random_range(20_000..32_000);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    bail!("no free port in 20000-31999")
+}
+
+/// True when something accepts TCP connections on `addr`.
+pub fn port_open(addr: SocketAddr) -> bool {
+    TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
 }
 
 /// A plain HTTP GET (enough for the admin endpoints): status code and body.
@@ -257,6 +396,31 @@ impl Service {
             "service not ready after {timeout:?}; log:\n{}",
             self.log_text()
         )
+    }
+
+    /// The status of `/readyz`, or `None` when the admin server does not answer.
+    pub fn readiness(&self) -> Option<u16> {
+        http_get(self.admin, "/readyz")
+            .ok()
+            .map(|(status, _)| status)
+    }
+
+    /// The process has not exited (a transient fault must never end it).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The sum of the samples of a Prometheus counter or gauge (all label sets) on `/metrics`.
+    pub fn metric(&self, name: &str) -> anyhow::Result<f64> {
+        let (_, text) = http_get(self.admin, "/metrics")?;
+        Ok(text
+            .lines()
+            .filter(|l| {
+                l.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with(['{', ' ']))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum())
     }
 
     pub fn log_text(&self) -> String {

@@ -7,11 +7,14 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use newsflow_core::coding::{Coder, Document};
 use newsflow_core::messages::ArticleMessage;
 use newsflow_core::synth::{Generator, SynthConfig, plain_text_article};
-use newsflow_testkit::{Service, TestDb, eventually, unique};
+use newsflow_runtime::config::KafkaArgs;
+use newsflow_testkit::{Service, TestDb, eventually, header, original_keys, read_to_end, unique};
 use rdkafka::Message;
+use rdkafka::message::OwnedMessage;
 
 pub const EXTRACT: &str = env!("CARGO_BIN_EXE_newsflow-extract");
 
@@ -24,19 +27,53 @@ pub struct Stack {
     pub db: TestDb,
     pub topics: HashMap<String, String>,
     pub run: String,
+    /// The broker the services and the test talk to (the shared one, or a private one).
+    pub kafka: KafkaArgs,
+}
+
+/// The topics of a pipeline run.
+pub const TOPICS: [&str; 5] = ["raw", "articles", "duplicates", "dlq", "events"];
+
+/// What a run ended with, for the figures a fault test prints.
+#[derive(Debug, Clone, Copy)]
+pub struct Figures {
+    pub inputs: usize,
+    pub originals: usize,
+    pub mentions: usize,
+    pub events: usize,
+    /// Input messages neither stored nor dead-lettered.
+    pub lost: usize,
+    /// Input messages stored twice plus output messages published twice (same outbox id).
+    pub duplicated: usize,
 }
 
 impl Stack {
+    /// A database and topics of its own, on the shared Postgres and broker.
     pub async fn new() -> anyhow::Result<Self> {
-        Ok(Self {
-            db: TestDb::new().await?,
-            topics: newsflow_testkit::topics(
-                &["raw", "articles", "duplicates", "dlq", "events"],
-                4,
-            )
-            .await?,
+        Self::on(newsflow_testkit::kafka_args(), TestDb::new().await?, &[]).await
+    }
+
+    /// A pipeline on the broker `kafka` with the database `db`; the topics named in `missing`
+    /// get names but are not created (see [`Stack::create_topic`]).
+    pub async fn on(kafka: KafkaArgs, db: TestDb, missing: &[&str]) -> anyhow::Result<Self> {
+        let topics = newsflow_testkit::topic_names(&TOPICS);
+        let stack = Self {
+            db,
+            topics,
             run: unique("x"),
-        })
+            kafka,
+        };
+        for t in TOPICS.iter().filter(|t| !missing.contains(t)) {
+            stack.create_topic(t).await?;
+        }
+        Ok(stack)
+    }
+
+    /// Creates one of the run's topics (4 partitions).
+    pub async fn create_topic(&self, t: &str) -> anyhow::Result<()> {
+        newsflow_runtime::kafka::ensure_topics(&self.kafka, &[(self.topic(t), 4)])
+            .await
+            .with_context(|| format!("creating {} on {}", self.topic(t), self.kafka.brokers))
     }
 
     pub fn topic(&self, t: &str) -> &str {
@@ -45,6 +82,7 @@ impl Stack {
 
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
+            ("NEWSFLOW_BROKERS", self.kafka.brokers.clone()),
             ("DATABASE_URL", self.db.url.clone()),
             ("NEWSFLOW_INPUT_TOPIC", self.topic("raw").to_owned()),
             ("NEWSFLOW_OUTPUT_TOPIC", self.topic("articles").to_owned()),
@@ -58,6 +96,7 @@ impl Stack {
         ]
     }
 
+    /// Starts a replica with static membership (`instance` names it) and waits until ready.
     pub fn start(
         &self,
         bin: &Path,
@@ -65,20 +104,53 @@ impl Stack {
         instance: &str,
         extra: &[(&'static str, String)],
     ) -> anyhow::Result<Service> {
-        let mut env = self.env();
-        env.push(("NEWSFLOW_GROUP", format!("{}-{service}", self.run)));
-        env.push(("NEWSFLOW_INSTANCE_ID", format!("{service}-{instance}")));
-        env.extend(extra.iter().cloned());
-        let mut s = Service::start(bin, &["run"], &env)?;
+        let mut s = self.spawn(bin, service, Some(instance), extra)?;
         s.wait_ready(Duration::from_secs(60))?;
         Ok(s)
     }
 
-    /// Waits until every original is extracted, every copy notice applied and the outbox empty.
+    /// Starts a replica of `service` (`dedup` or `extract`) in the run's group without waiting
+    /// for readiness; `instance` gives it static membership, `None` dynamic membership.
+    pub fn spawn(
+        &self,
+        bin: &Path,
+        service: &str,
+        instance: Option<&str>,
+        extra: &[(&'static str, String)],
+    ) -> anyhow::Result<Service> {
+        let mut env = self.env();
+        env.push(("NEWSFLOW_GROUP", format!("{}-{service}", self.run)));
+        if let Some(instance) = instance {
+            env.push(("NEWSFLOW_INSTANCE_ID", format!("{service}-{instance}")));
+        }
+        env.extend(extra.iter().cloned());
+        Service::start(bin, &["run"], &env)
+    }
+
+    /// Produces `payloads` to the run's raw topic.
+    pub async fn feed(&self, payloads: &[Vec<u8>]) -> anyhow::Result<()> {
+        newsflow_testkit::produce_to(&self.kafka, self.topic("raw"), payloads).await
+    }
+
+    /// Input messages recorded by dedup: stored articles (originals and linked copies) plus
+    /// messages dead-lettered from the raw topic.
+    pub async fn accounted(&self) -> anyhow::Result<i64> {
+        Ok(self.db.count("SELECT count(*) FROM articles").await?
+            + self
+                .db
+                .count(&format!(
+                    "SELECT count(*) FROM rejected_messages WHERE src_topic = '{}'",
+                    self.topic("raw")
+                ))
+                .await?)
+    }
+
+    /// Waits until every input is accounted for, every original extracted, every forwarded
+    /// message consumed by extract and the outbox empty.
     pub async fn wait_extracted(&self, inputs: i64) -> anyhow::Result<()> {
         let db = &self.db;
         let waited = eventually(Duration::from_secs(240), || async {
-            let stored = db.count("SELECT count(*) FROM articles").await?;
+            let accounted = self.accounted().await?;
             let pending = db.count("SELECT count(*) FROM articles WHERE duplicate_of IS NULL AND extracted_at IS NULL").await?;
             let outbox = db.count("SELECT count(*) FROM outbox").await?;
             let lag = db.count(&format!(
@@ -86,18 +158,127 @@ impl Stack {
                 self.run
             )).await?;
             let forwarded = db.count("SELECT count(*) FROM articles").await?; // every article is one message downstream
-            Ok(stored == inputs && pending == 0 && outbox == 0 && lag >= forwarded)
+            Ok(accounted == inputs && pending == 0 && outbox == 0 && lag >= forwarded)
         })
         .await;
         if let Err(e) = waited {
             anyhow::bail!(
-                "{e}: articles {}, unextracted {}",
-                db.count("SELECT count(*) FROM articles").await?,
-                db.count("SELECT count(*) FROM articles WHERE duplicate_of IS NULL AND extracted_at IS NULL").await?
+                "{e}: accounted {} of {inputs}, unextracted {}, outbox {}",
+                self.accounted().await?,
+                db.count("SELECT count(*) FROM articles WHERE duplicate_of IS NULL AND extracted_at IS NULL").await?,
+                db.count("SELECT count(*) FROM outbox").await?
             );
         }
         Ok(())
     }
+
+    /// The end-of-run checks every pipeline test shares, after [`Stack::wait_extracted`]:
+    /// every input message stored or dead-lettered exactly once, nothing dead-lettered as
+    /// `store_failed`, every original forwarded exactly once, every mention coded exactly once,
+    /// every event id on the events topic and no outbox message published twice.
+    pub async fn verify_exactly_once(&self, inputs: usize) -> anyhow::Result<Figures> {
+        let db = &self.db;
+        let raw = self.topic("raw");
+        let rows = self.accounted().await? as usize;
+        let distinct = db
+            .count(&format!(
+                "SELECT count(*) FROM (SELECT src_partition, src_offset FROM articles
+                  UNION SELECT src_partition, src_offset FROM rejected_messages WHERE src_topic = '{raw}') p"
+            ))
+            .await? as usize;
+        let lost = inputs.saturating_sub(distinct);
+        let mut duplicated = rows - distinct;
+        let store_failed = db
+            .count("SELECT count(*) FROM rejected_messages WHERE error_class = 'store_failed'")
+            .await?;
+
+        // Every original on the articles topic, once.
+        let originals = original_keys(&db.pool).await?;
+        let forwarded = self.read("articles")?;
+        let keys: HashSet<String> = forwarded
+            .iter()
+            .map(|m| String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned())
+            .collect();
+        duplicated += republished(&forwarded);
+        // Every mention exactly once, event counts consistent with them.
+        let mentions = expected_mentions(&forwarded)?;
+        let stored_mentions = db
+            .count("SELECT count(*) FROM event_mentions WHERE NOT is_copy")
+            .await? as usize;
+        let inconsistent = db.count(
+            "SELECT count(*) FROM events e WHERE num_mentions <> (SELECT count(*) FROM event_mentions m WHERE m.event_id = e.event_id)"
+        ).await?;
+        // Every event id on the events topic (updates re-publish an id: the set must match).
+        let event_ids: HashSet<Vec<u8>> = sqlx::query_scalar("SELECT event_id FROM events")
+            .fetch_all(&db.pool)
+            .await?
+            .into_iter()
+            .map(String::into_bytes)
+            .collect();
+        let published = self.read("events")?;
+        let published_ids: HashSet<Vec<u8>> = published
+            .iter()
+            .filter_map(|m| m.key().map(<[u8]>::to_vec))
+            .collect();
+        duplicated += republished(&published);
+
+        let figures = Figures {
+            inputs,
+            originals: originals.len(),
+            mentions,
+            events: event_ids.len(),
+            lost,
+            duplicated,
+        };
+        anyhow::ensure!(
+            rows == inputs && distinct == inputs,
+            "{inputs} inputs but {rows} rows for {distinct} distinct input messages: {figures:?}"
+        );
+        anyhow::ensure!(
+            store_failed == 0,
+            "{store_failed} messages dead-lettered as store_failed"
+        );
+        anyhow::ensure!(
+            keys == originals,
+            "originals forwarded ({}) differ from originals stored ({})",
+            keys.len(),
+            originals.len()
+        );
+        anyhow::ensure!(
+            duplicated == 0,
+            "{duplicated} duplicates (rows or re-published outbox messages): {figures:?}"
+        );
+        anyhow::ensure!(
+            stored_mentions == mentions,
+            "{stored_mentions} mentions stored, {mentions} expected"
+        );
+        anyhow::ensure!(
+            inconsistent == 0,
+            "{inconsistent} events whose num_mentions disagrees with their mentions"
+        );
+        anyhow::ensure!(
+            published_ids == event_ids,
+            "{} event ids published, {} events stored ({} stored ones never published)",
+            published_ids.len(),
+            event_ids.len(),
+            event_ids.difference(&published_ids).count()
+        );
+        Ok(figures)
+    }
+
+    /// Everything on one of the run's topics.
+    pub fn read(&self, t: &str) -> anyhow::Result<Vec<OwnedMessage>> {
+        read_to_end(&self.kafka, self.topic(t), Duration::from_secs(180))
+    }
+}
+
+/// Messages published more than once: the same outbox id seen again on a topic.
+pub fn republished(messages: &[OwnedMessage]) -> usize {
+    let ids: HashSet<String> = messages
+        .iter()
+        .filter_map(|m| header(m, newsflow_runtime::outbox::OUTBOX_ID_HEADER))
+        .collect();
+    messages.len() - ids.len()
 }
 
 pub fn seed_text() -> anyhow::Result<String> {
