@@ -83,6 +83,7 @@ async fn drain(stack: &Stack, n: usize) -> anyhow::Result<(newsflow_testkit::Ser
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "12,000 messages with 4 MiB ones saturate the shared local broker for the tests running beside it (RELIABILITY.md); run with --run-ignored all"]
 async fn ten_thousand_malformed_messages_in_a_valid_stream() -> anyhow::Result<()> {
     let (valid, truth) = synthetic(SEED, VALID, 300);
 
