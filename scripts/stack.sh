@@ -40,12 +40,13 @@ start_broker() {
   log "starting the broker on $broker_addr (log: $tansu_dir/broker.log)"
   # Tansu resolves the sqlite path relative to its working directory. setsid detaches it from
   # this script's process group and terminal, so it outlives the script.
-  (cd "$tansu_dir" && setsid nohup tansu broker \
+  # `exec`: the background subshell becomes the broker, so nothing in this script waits on it.
+  (cd "$tansu_dir" && exec setsid nohup tansu broker \
       --listener-url "tcp://$broker_addr" \
       --advertised-listener-url "tcp://$broker_addr" \
       --storage-engine "sqlite://tansu.db" \
-      </dev/null >>broker.log 2>&1 &
-   echo $! >broker.pid)
+      </dev/null >>broker.log 2>&1) &
+  echo $! >"$tansu_dir/broker.pid"
   for _ in $(seq 1 150); do
     port_open "$broker_addr" && return
     sleep 0.2
