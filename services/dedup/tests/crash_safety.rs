@@ -115,11 +115,23 @@ async fn two_replicas_give_the_same_result_as_one() -> anyhow::Result<()> {
     let mut single = one.start(&[])?;
 
     let two = Stack::new(4).await?;
-    produce(two.topic("raw"), &articles).await?;
     // Small batches so the two replicas' transactions interleave and race on duplicates.
     let batches = [("NEWSFLOW_BATCH_SIZE", "25".to_owned())];
     let mut a = two.start(&batches)?;
     let mut b = two.start(&batches)?;
+    // The backlog goes in once both hold partitions (each reports lag only for partitions it
+    // holds): produced earlier, one replica can drain it before the group rebalances.
+    for service in [&a, &b] {
+        let admin = service.admin;
+        eventually(Duration::from_secs(120), || async move {
+            let (_, metrics) = newsflow_testkit::http_get(admin, "/metrics")?;
+            Ok(metrics
+                .lines()
+                .any(|l| l.starts_with("newsflow_consumer_lag{")))
+        })
+        .await?;
+    }
+    produce(two.topic("raw"), &articles).await?;
 
     one.wait_accounted(2000, Duration::from_secs(240)).await?;
     two.wait_accounted(2000, Duration::from_secs(240)).await?;
