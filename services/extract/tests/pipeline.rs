@@ -88,16 +88,7 @@ async fn seed_sample_becomes_merged_events_with_copies_counted() -> anyhow::Resu
     );
 
     // Every original's mentions are stored once; copies carry their original's mentions.
-    let originals = stack
-        .db
-        .count("SELECT count(*) FROM articles WHERE duplicate_of IS NULL")
-        .await? as usize;
-    let forwarded = read_topic(stack.topic("articles"), originals, Duration::from_secs(60))?;
-    assert_eq!(
-        forwarded.len(),
-        originals,
-        "every original on news.articles once"
-    );
+    let forwarded = forwarded_originals(&stack).await?;
     let expected = expected_mentions(&forwarded)?;
     assert_eq!(
         stack
@@ -238,16 +229,7 @@ async fn sigkill_mid_stream_loses_and_duplicates_no_mention() -> anyhow::Result<
     let mut extract = stack.start(Path::new(EXTRACT), "extract", "0", &small)?;
     stack.wait_extracted(inputs.len() as i64).await?;
 
-    let originals = stack
-        .db
-        .count("SELECT count(*) FROM articles WHERE duplicate_of IS NULL")
-        .await? as usize;
-    let forwarded = read_topic(stack.topic("articles"), originals, Duration::from_secs(60))?;
-    assert_eq!(
-        forwarded.len(),
-        originals,
-        "every original on news.articles once"
-    );
+    let forwarded = forwarded_originals(&stack).await?;
     let expected = expected_mentions(&forwarded)?;
     assert_eq!(
         stack
@@ -279,4 +261,19 @@ async fn sigkill_mid_stream_loses_and_duplicates_no_mention() -> anyhow::Result<
     assert_eq!(extract.terminate(Duration::from_secs(30))?, Some(0));
     assert_eq!(dedup.terminate(Duration::from_secs(30))?, Some(0));
     stack.db.drop_db().await
+}
+
+/// Every stored original read back from `news.articles`, checked to be there exactly once.
+async fn forwarded_originals(stack: &Stack) -> anyhow::Result<Vec<rdkafka::message::OwnedMessage>> {
+    let originals = stack
+        .db
+        .count("SELECT count(*) FROM articles WHERE duplicate_of IS NULL")
+        .await? as usize;
+    let forwarded = read_topic(stack.topic("articles"), originals, Duration::from_secs(60))?;
+    assert_eq!(
+        forwarded.len(),
+        originals,
+        "every original on news.articles once"
+    );
+    Ok(forwarded)
 }
