@@ -66,10 +66,21 @@ async fn replicas_join_leave_and_die_mid_stream_without_loss_or_duplicates() -> 
     let mut x2 = start(&stack, "extract", "2", false)?;
     wave.await??;
     let before = accounted().await?;
-    eventually(Duration::from_secs(120), || async {
+    // The local broker has been seen to hold a rebalance open for minutes after members join:
+    // wait that out, and show the services' logs if it never ends.
+    if let Err(e) = eventually(Duration::from_secs(300), || async {
         Ok(accounted().await? >= before + 100)
     })
-    .await?;
+    .await
+    {
+        let services = [
+            ("dedup-0", &d0),
+            ("dedup-1", &d1),
+            ("dedup-2", &d2),
+            ("extract-0", &x0),
+        ];
+        anyhow::bail!("{e}{}", logs(&services));
+    }
 
     // Remove replicas mid-stream: graceful leaves and hard kills (restarted under their name).
     produce(stack.topic("raw"), waves[2]).await?;
