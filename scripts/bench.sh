@@ -154,7 +154,7 @@ say "dedup quality: $(DATABASE_URL=$db "$bin/newsflow-feed" score --truth "$work
 # COPY, the fastest path into Postgres.
 psql "$admin_db" -qc "DROP DATABASE IF EXISTS newsflow_bench_limit WITH (FORCE)" -c "CREATE DATABASE newsflow_bench_limit"
 DATABASE_URL=$limit_db "$bin/newsflow-dedup" migrate >/dev/null
-tables="stories articles article_bands story_terms events event_mentions"
+tables="coder_versions stories articles article_bands story_terms event_versions event_mention_versions"
 rows=0
 for t in $tables; do
   cols=$(q "$db" "SELECT string_agg(quote_ident(column_name), ',' ORDER BY ordinal_position) FROM information_schema.columns
@@ -163,7 +163,8 @@ for t in $tables; do
   psql "$db" -qc "\\copy (SELECT $cols FROM $t $order) TO '$work/$t.copy'"
   rows=$((rows + $(wc -l <"$work/$t.copy")))
 done
-# articles.story_id references stories and stories come first; duplicate_of references earlier ids.
+# Foreign keys: stories before articles (story_id), versions before events; duplicate_of
+# references earlier ids.
 start=$(now)
 for t in $tables; do
   cols=$(q "$db" "SELECT string_agg(quote_ident(column_name), ',' ORDER BY ordinal_position) FROM information_schema.columns

@@ -43,6 +43,8 @@ FROM unnest(ARRAY['USA','RUS','CHN','PRK','KOR','UKR','GBR','FRA','DEU','JPN','I
 CREATE TEMP TABLE load_roles AS
 SELECT row_number() OVER () AS i, r FROM unnest(ARRAY['GOV','MIL','BUS','MED','OPP','REB']) r;
 
+-- The coder version of these events is the reported one (the `events` view shows it).
+INSERT INTO coder_versions (version, reported) VALUES ('synthetic-1', true);
 -- Skewed draws: random()^2 favours the first countries, roles and root codes, as real news does.
 INSERT INTO events (event_id, event_date, date_precision, source_code, source_name, source_country, source_role,
                     target_code, target_name, target_country, target_role, cameo_code, root_code, quad_class,

@@ -172,10 +172,29 @@ impl Extract {
             counts.insert("already_extracted", (ids.len() - fresh.len()) as u64);
         }
         if !fresh.is_empty() {
-            // The stories first: the articles' new events belong to them.
-            let pairs: Vec<(&ArticleMessage, &Signature)> =
-                fresh.iter().map(|(a, _, s)| (*a, *s)).collect();
-            let stories = store::assign_stories(tx, &pairs, &self.stories).await?;
+            store::register_version(tx, &self.coder_version).await?;
+            // The stories first: the articles' new events belong to them. Articles an earlier
+            // coder version placed keep their story.
+            let fresh_ids: Vec<i64> = fresh.iter().map(|(a, _, _)| a.article_id).collect();
+            let placed = store::placed_stories(tx, &fresh_ids).await?;
+            let pairs: Vec<(&ArticleMessage, &Signature)> = fresh
+                .iter()
+                .filter(|(a, _, _)| !placed.contains_key(&a.article_id))
+                .map(|(a, _, s)| (*a, *s))
+                .collect();
+            let mut assigned = store::assign_stories(tx, &pairs, &self.stories)
+                .await?
+                .into_iter();
+            let stories: Vec<i64> = fresh
+                .iter()
+                .map(|(a, _, _)| {
+                    placed
+                        .get(&a.article_id)
+                        .copied()
+                        .or_else(|| assigned.next())
+                        .unwrap_or_default()
+                })
+                .collect();
             let coded: Vec<store::Coded<'_>> = fresh
                 .iter()
                 .zip(&stories)
@@ -189,8 +208,7 @@ impl Extract {
             // Copies dedup linked before these originals were coded count as reports too.
             let originals: Vec<(i64, Option<i64>)> =
                 fresh.iter().map(|(a, _, _)| (a.article_id, None)).collect();
-            touched.extend(store::copy_mentions(tx, &originals).await?);
-            let fresh_ids: Vec<i64> = fresh.iter().map(|(a, _, _)| a.article_id).collect();
+            touched.extend(store::copy_mentions(tx, &originals, &self.coder_version).await?);
             latencies = store::mark_extracted(tx, &fresh_ids, &self.coder_version).await?;
             *counts.entry("article").or_default() += fresh.len() as u64;
             *counts.entry("mention").or_default() +=
@@ -209,7 +227,7 @@ impl Extract {
             .collect();
         store::join_original_stories(tx, &copies).await?;
         let pairs: Vec<(i64, Option<i64>)> = copies.iter().map(|(o, c)| (*o, Some(*c))).collect();
-        touched.extend(store::copy_mentions(tx, &pairs).await?);
+        touched.extend(store::copy_mentions(tx, &pairs, &self.coder_version).await?);
         if !copies.is_empty() {
             counts.insert("copy", copies.len() as u64);
         }
@@ -223,7 +241,7 @@ impl Extract {
             }
         }
         let touched: Vec<String> = touched.into_iter().collect();
-        for event in store::refresh_events(tx, &touched).await? {
+        for event in store::refresh_events(tx, &touched, &self.coder_version).await? {
             outgoing.push(OutboxMessage {
                 topic: self.topics.events.clone(),
                 key: Some(event.event_id.clone().into_bytes()),

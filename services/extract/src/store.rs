@@ -29,6 +29,37 @@ pub async fn lock_merge(tx: &mut Tx) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// Records the coder version. The first version a database sees becomes the reported one;
+/// a later version (a re-extraction with new dictionaries) writes beside it until an operator
+/// switches (docs/runbook.md). Called under the merge lock, so two first versions cannot race.
+pub async fn register_version(tx: &mut Tx, version: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO coder_versions (version, reported)
+         VALUES ($1, NOT EXISTS (SELECT 1 FROM coder_versions WHERE reported))
+         ON CONFLICT (version) DO NOTHING",
+    )
+    .bind(version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The stories of articles an earlier coder version already placed: a re-extraction keeps
+/// them rather than merging the articles into their stories a second time.
+pub async fn placed_stories(
+    tx: &mut Tx,
+    article_ids: &[i64],
+) -> Result<HashMap<i64, i64>, sqlx::Error> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT id, story_id FROM articles
+          WHERE id = ANY($1) AND extracted_at IS NOT NULL AND story_id IS NOT NULL",
+    )
+    .bind(article_ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// The articles among `article_ids` already coded by this coder version (re-sent messages).
 pub async fn already_extracted(
     tx: &mut Tx,
@@ -127,7 +158,7 @@ pub async fn insert_mentions(
         .map(|m| m.place.as_ref().and_then(|p| p.lon))
         .collect();
     sqlx::query(
-        "INSERT INTO events (event_id, event_date, date_precision, source_code, source_name, source_country,
+        "INSERT INTO event_versions (event_id, event_date, date_precision, source_code, source_name, source_country,
                              source_role, target_code, target_name, target_country, target_role, cameo_code,
                              root_code, quad_class, goldstein, plover, place_name, place_country, place_lat,
                              place_lon, first_seen, last_seen, story_id, coder_version)
@@ -146,7 +177,7 @@ pub async fn insert_mentions(
                      place_lon, seen, story_id, ordinal)
          -- By event, then batch order: the first report of an event is the one inserted.
          ORDER BY e.event_id, e.ordinal
-         ON CONFLICT (event_id) DO NOTHING",
+         ON CONFLICT (event_id, coder_version) DO NOTHING",
     )
     .bind(&ids)
     .bind(&dates)
@@ -191,7 +222,7 @@ pub async fn insert_mentions(
     let date_source = col(&|m| Some(m.date_source.clone()));
     let confidence: Vec<f32> = mentions.iter().map(|m| m.confidence).collect();
     sqlx::query(
-        "INSERT INTO event_mentions (event_id, article_id, sentence_no, sentence, in_title, sentence_start,
+        "INSERT INTO event_mention_versions (event_id, article_id, sentence_no, sentence, in_title, sentence_start,
                                      sentence_end, source_start, source_end, target_start, target_end,
                                      action_start, action_end, action_text, date_source, confidence, is_copy,
                                      source, mentioned_at, coder_version)
@@ -236,13 +267,14 @@ pub async fn insert_mentions(
 pub async fn copy_mentions(
     tx: &mut Tx,
     pairs: &[(i64, Option<i64>)],
+    version: &str,
 ) -> Result<Vec<String>, sqlx::Error> {
     if pairs.is_empty() {
         return Ok(Vec::new());
     }
     let (originals, copies): (Vec<i64>, Vec<Option<i64>>) = pairs.iter().copied().unzip();
     sqlx::query_scalar(
-        "INSERT INTO event_mentions (event_id, article_id, sentence_no, sentence, in_title, sentence_start,
+        "INSERT INTO event_mention_versions (event_id, article_id, sentence_no, sentence, in_title, sentence_start,
                                      sentence_end, source_start, source_end, target_start, target_end,
                                      action_start, action_end, action_text, date_source, confidence, is_copy,
                                      source, mentioned_at, coder_version)
@@ -251,13 +283,15 @@ pub async fn copy_mentions(
                 m.action_text, m.date_source, m.confidence, true, d.source,
                 coalesce(d.published_at, d.ingested_at), m.coder_version
            FROM unnest($1::bigint[], $2::bigint[]) AS x(original, copy)
-           JOIN event_mentions m ON m.article_id = x.original AND NOT m.is_copy
+           JOIN event_mention_versions m
+             ON m.article_id = x.original AND NOT m.is_copy AND m.coder_version = $3
            JOIN articles d ON d.duplicate_of = x.original AND (x.copy IS NULL OR d.id = x.copy)
          ON CONFLICT DO NOTHING
          RETURNING event_id",
     )
     .bind(&originals)
     .bind(&copies)
+    .bind(version)
     .fetch_all(&mut **tx)
     .await
 }
@@ -287,20 +321,22 @@ pub async fn insert_rejected(
 pub async fn refresh_events(
     tx: &mut Tx,
     event_ids: &[String],
+    version: &str,
 ) -> Result<Vec<EventMessage>, sqlx::Error> {
     if event_ids.is_empty() {
         return Ok(Vec::new());
     }
     let rows = sqlx::query(
-        "UPDATE events e
+        "UPDATE event_versions e
             SET num_mentions = c.mentions, num_articles = c.articles, num_sources = c.sources,
                 avg_confidence = c.confidence, first_seen = LEAST(e.first_seen, c.first_seen),
                 last_seen = GREATEST(e.last_seen, c.last_seen), updated_at = now()
            FROM (SELECT event_id, count(*)::int AS mentions, count(DISTINCT article_id)::int AS articles,
                         count(DISTINCT source)::int AS sources, avg(confidence)::real AS confidence,
                         min(mentioned_at) AS first_seen, max(mentioned_at) AS last_seen
-                   FROM event_mentions WHERE event_id = ANY($1) GROUP BY event_id) c
-          WHERE e.event_id = c.event_id
+                   FROM event_mention_versions WHERE event_id = ANY($1) AND coder_version = $2
+                  GROUP BY event_id) c
+          WHERE e.event_id = c.event_id AND e.coder_version = $2
          RETURNING e.event_id, e.event_date, e.date_precision, e.source_code, e.source_name, e.source_country,
                    e.source_role, e.target_code, e.target_name, e.target_country, e.target_role, e.cameo_code,
                    e.root_code, e.quad_class, e.goldstein, e.plover, e.place_name, e.place_country, e.place_lat,
@@ -308,17 +344,19 @@ pub async fn refresh_events(
                    e.story_id, e.coder_version",
     )
     .bind(event_ids)
+    .bind(version)
     .fetch_all(&mut **tx)
     .await?;
     let evidence: Vec<EvidenceRow> = sqlx::query_as(
         "SELECT event_id, url, source, sentence_no, sentence, is_copy FROM (
              SELECT m.event_id, a.url, m.source, m.sentence_no, m.sentence, m.is_copy,
                     row_number() OVER (PARTITION BY m.event_id ORDER BY m.is_copy, m.id) AS n
-               FROM event_mentions m JOIN articles a ON a.id = m.article_id
-              WHERE m.event_id = ANY($1)) x
+               FROM event_mention_versions m JOIN articles a ON a.id = m.article_id
+              WHERE m.event_id = ANY($1) AND m.coder_version = $2) x
           WHERE n <= 5 ORDER BY event_id, n",
     )
     .bind(event_ids)
+    .bind(version)
     .fetch_all(&mut **tx)
     .await?;
     let mut by_event: HashMap<String, Vec<EventEvidence>> = HashMap::new();

@@ -200,10 +200,135 @@ async fn seed_sample_becomes_merged_events_with_copies_counted() -> anyhow::Resu
             .fetch_all(pool)
             .await?;
     assert_eq!(before, after, "a replay changed the events");
-
     assert_eq!(extract.terminate(Duration::from_secs(30))?, Some(0));
+
+    reextraction_keeps_versions_apart(&stack).await?;
     assert_eq!(dedup.terminate(Duration::from_secs(30))?, Some(0));
     stack.db.drop_db().await
+}
+
+/// Event counts of the reported version: (event id, mentions, articles, outlets).
+type Counts = Vec<(String, i32, i32, i32)>;
+
+/// A re-extraction with changed dictionaries (a new coder version, run as a second consumer
+/// group as the runbook says) writes beside the reported version: the reports do not move
+/// until the switch, the new version counts only its own mentions, articles keep their
+/// stories; after the switch the reports show the new version.
+async fn reextraction_keeps_versions_apart(stack: &Stack) -> anyhow::Result<()> {
+    let pool = &stack.db.pool;
+    let counts =
+        "SELECT event_id, num_mentions, num_articles, num_sources FROM events ORDER BY event_id";
+    let stories = "SELECT a.id, a.story_id, s.article_count, s.copy_count, s.source_count
+                     FROM articles a LEFT JOIN stories s ON s.id = a.story_id ORDER BY a.id";
+    type Placed = Vec<(i64, Option<i64>, Option<i32>, Option<i32>, Option<i32>)>;
+    let old: String = sqlx::query_scalar("SELECT version FROM coder_versions WHERE reported")
+        .fetch_one(pool)
+        .await?;
+    let reported: Counts = sqlx::query_as(counts).fetch_all(pool).await?;
+    let placed: Placed = sqlx::query_as(stories).fetch_all(pool).await?;
+    assert!(!reported.is_empty());
+
+    // The same dictionaries with one comment more: a new version that codes the same events.
+    let dir = std::env::temp_dir().join(newsflow_testkit::unique("dictionaries"));
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
+    for file in newsflow_core::coding::DATA_FILES {
+        std::fs::create_dir_all(dir.join(file).parent().unwrap_or(&dir))?;
+        std::fs::copy(data.join(file), dir.join(file))?;
+    }
+    let changed = dir.join("places/cities.tsv");
+    let text = std::fs::read_to_string(&changed)? + "# re-extraction drill\n";
+    std::fs::write(&changed, text)?;
+
+    let group = format!("{}-v2", stack.run);
+    let mut v2 = stack.start(
+        Path::new(EXTRACT),
+        "extract",
+        "v2",
+        &[
+            ("NEWSFLOW_GROUP", group),
+            ("NEWSFLOW_DICTIONARIES", dir.display().to_string()),
+        ],
+    )?;
+    let new_version = || async {
+        sqlx::query_scalar::<_, String>("SELECT version FROM coder_versions WHERE NOT reported")
+            .fetch_optional(pool)
+            .await
+    };
+    eventually(Duration::from_secs(180), || async {
+        let Some(new) = new_version().await? else {
+            return Ok(false);
+        };
+        let behind: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM articles WHERE duplicate_of IS NULL AND coder_version <> $1",
+        )
+        .bind(&new)
+        .fetch_one(pool)
+        .await?;
+        Ok(behind == 0 && stack.db.count("SELECT count(*) FROM outbox").await? == 0)
+    })
+    .await?;
+    let new = new_version().await?.unwrap_or_default();
+    assert_ne!(new, old);
+    assert_eq!(
+        sqlx::query_as::<_, (String, i32, i32, i32)>(counts)
+            .fetch_all(pool)
+            .await?,
+        reported,
+        "the reports moved before the switch"
+    );
+    let own: Counts = sqlx::query_as(
+        "SELECT event_id, num_mentions, num_articles, num_sources FROM event_versions
+          WHERE coder_version = $1 ORDER BY event_id",
+    )
+    .bind(&new)
+    .fetch_all(pool)
+    .await?;
+    assert_eq!(
+        own, reported,
+        "the new version counts its own mentions only"
+    );
+    let replaced: Placed = sqlx::query_as(stories).fetch_all(pool).await?;
+    assert_eq!(
+        replaced, placed,
+        "a re-extraction moved articles between stories"
+    );
+
+    // The switch (docs/runbook.md): one transaction, then every report shows the new version.
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE coder_versions SET reported = false WHERE reported")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE coder_versions SET reported = true WHERE version = $1")
+        .bind(&new)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let shown: Vec<String> = sqlx::query_scalar("SELECT DISTINCT coder_version FROM events")
+        .fetch_all(pool)
+        .await?;
+    assert_eq!(shown, vec![new.clone()]);
+    assert_eq!(
+        sqlx::query_as::<_, (String, i32, i32, i32)>(counts)
+            .fetch_all(pool)
+            .await?,
+        reported
+    );
+    assert_eq!(
+        stack
+            .db
+            .count("SELECT count(*) FROM report_event_mentions WHERE mention_id IS NOT NULL")
+            .await?,
+        stack
+            .db
+            .count(&format!(
+                "SELECT count(*) FROM event_mention_versions WHERE coder_version = '{old}'"
+            ))
+            .await?,
+        "the new version's mentions replace the old ones one for one"
+    );
+    assert_eq!(v2.terminate(Duration::from_secs(30))?, Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread")]

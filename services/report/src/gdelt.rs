@@ -292,15 +292,17 @@ pub async fn day_records(
                 e.source_role, e.target_code, e.target_name, e.target_country, e.target_role, \
                 e.cameo_code, e.root_code, e.quad_class, e.goldstein, e.num_mentions, \
                 e.num_articles, e.num_sources, e.place_name, e.place_country, e.place_lat, \
-                e.place_lon, e.first_seen, \
-                COALESCE(bool_or(m.in_title OR m.sentence_no <= 1), false) AS is_root, \
-                (array_agg(COALESCE(a.url, a.canonical_url) ORDER BY m.is_copy, m.mentioned_at, m.id) \
-                    FILTER (WHERE COALESCE(a.url, a.canonical_url) IS NOT NULL))[1] AS source_url \
+                e.place_lon, e.first_seen, COALESCE(x.is_root, false) AS is_root, x.source_url \
          FROM events e \
-         LEFT JOIN event_mentions m ON m.event_id = e.event_id \
-         LEFT JOIN articles a ON a.id = m.article_id \
+         LEFT JOIN LATERAL ( \
+             SELECT bool_or(m.in_title OR m.sentence_no <= 1) AS is_root, \
+                    (array_agg(COALESCE(a.url, a.canonical_url) ORDER BY m.is_copy, m.mentioned_at, m.id) \
+                        FILTER (WHERE COALESCE(a.url, a.canonical_url) IS NOT NULL))[1] AS source_url \
+             FROM event_mentions m \
+             LEFT JOIN articles a ON a.id = m.article_id \
+             WHERE m.event_id = e.event_id) x ON true \
          WHERE e.event_date = $1 \
-         GROUP BY e.event_id ORDER BY e.event_id",
+         ORDER BY e.event_id",
     )
     .bind(day)
     .fetch_all(pool)

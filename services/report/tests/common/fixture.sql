@@ -32,6 +32,8 @@ INSERT INTO articles (id, article_key, url, canonical_url, content_hash, title, 
 SELECT setval('articles_id_seq', 5);
 SELECT setval(pg_get_serial_sequence('stories', 'id'), 2);
 
+-- The coder version of these events is the reported one (the `events` view shows it).
+INSERT INTO coder_versions (version, reported) VALUES ('test-1', true);
 INSERT INTO events (event_id, event_date, date_precision, source_code, source_name, source_country, source_role,
                     target_code, target_name, target_country, target_role, cameo_code, root_code, quad_class,
                     goldstein, plover, place_name, place_country, place_lat, place_lon, num_mentions,
