@@ -4,21 +4,60 @@
 //! the same binary runs from a shell, a compose file or a Kubernetes ConfigMap. clap's errors
 //! name the flag and the environment variable, which is what an operator needs to fix it.
 
+use std::ffi::OsStr;
+use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Args;
+use clap::builder::TypedValueParser;
+use clap::error::ErrorKind;
 
-/// Parses `key=value` into a librdkafka property pair.
+/// Parses `key=value` into a librdkafka property pair. Errors never repeat the text: a
+/// mistyped `sasl.password:…` must not print the password.
 fn parse_property(raw: &str) -> Result<(String, String), String> {
     let (key, value) = raw
         .split_once('=')
-        .ok_or_else(|| format!("expected key=value, got {raw:?}"))?;
+        .ok_or("expected key=value, got an entry without '=' (not shown: it may hold a secret)")?;
     let key = key.trim();
     if key.is_empty() {
-        return Err(format!("empty property name in {raw:?}"));
+        return Err("an entry has an empty property name before '='".to_owned());
     }
     Ok((key.to_owned(), value.trim().to_owned()))
+}
+
+/// clap's own parse errors quote the offending value; this parser's errors do not.
+#[derive(Clone)]
+struct PropertyParser;
+
+impl TypedValueParser for PropertyParser {
+    type Value = (String, String);
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let invalid = |reason: &str| {
+            clap::Error::raw(
+                ErrorKind::ValueValidation,
+                format!("invalid --kafka-property / NEWSFLOW_KAFKA_PROPERTIES: {reason}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let raw = value.to_str().ok_or_else(|| invalid("not UTF-8"))?;
+        parse_property(raw).map_err(|e| invalid(&e))
+    }
+}
+
+/// Whether a librdkafka property holds a secret (`sasl.password`, `ssl.key.password`,
+/// `sasl.oauthbearer.client.secret`, `ssl.key.pem`, …): shown as `***` in any output.
+pub fn is_secret_property(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["password", "secret", "key.pem", "sasl.jaas", "token"]
+        .iter()
+        .any(|s| key.contains(s))
 }
 
 /// Parses a duration given in milliseconds.
@@ -46,7 +85,7 @@ pub fn validate_topic(setting: &str, topic: &str) -> Result<(), String> {
 }
 
 /// How to reach the Kafka cluster.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct KafkaArgs {
     /// Bootstrap brokers, comma separated (use 127.0.0.1, not localhost: librdkafka may try IPv6 first).
     #[arg(
@@ -61,10 +100,29 @@ pub struct KafkaArgs {
     #[arg(
         long = "kafka-property",
         env = "NEWSFLOW_KAFKA_PROPERTIES",
+        hide_env_values = true,
         value_delimiter = ',',
-        value_parser = parse_property
+        value_parser = PropertyParser
     )]
     pub properties: Vec<(String, String)>,
+}
+
+/// Secret properties print as `***`.
+impl fmt::Debug for KafkaArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let properties: Vec<(&str, &str)> = self
+            .properties
+            .iter()
+            .map(|(k, v)| {
+                let shown = if is_secret_property(k) { "***" } else { v };
+                (k.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("KafkaArgs")
+            .field("brokers", &self.brokers)
+            .field("properties", &properties)
+            .finish()
+    }
 }
 
 impl KafkaArgs {
@@ -78,10 +136,10 @@ impl KafkaArgs {
 }
 
 /// How to reach Postgres.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct DbArgs {
     /// Postgres connection URL, e.g. postgres://newsflow@127.0.0.1:5432/newsflow.
-    #[arg(long = "database-url", env = "DATABASE_URL")]
+    #[arg(long = "database-url", env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
 
     /// Largest number of pooled Postgres connections.
@@ -98,6 +156,17 @@ pub struct DbArgs {
     pub statement_timeout_ms: u64,
 }
 
+/// The URL's password prints as `***`.
+impl fmt::Debug for DbArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DbArgs")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("max_connections", &self.max_connections)
+            .field("statement_timeout_ms", &self.statement_timeout_ms)
+            .finish()
+    }
+}
+
 impl DbArgs {
     /// Checks the URL's scheme so a typo fails at start-up, not at the first query.
     pub fn validate(&self) -> Result<(), String> {
@@ -112,12 +181,17 @@ impl DbArgs {
     }
 }
 
-/// Hides the password of a URL for logs and error messages.
+/// Hides the password of a URL for logs and error messages: in the user info
+/// (`user:pw@host`) and in a `password=` query parameter.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    match rest.split_once('@') {
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, query)) => (rest, Some(query)),
+        None => (rest, None),
+    };
+    let mut out = match rest.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or_default();
             if userinfo.contains(':') {
@@ -126,8 +200,20 @@ pub fn redact_url(url: &str) -> String {
                 format!("{scheme}://{user}@{host}")
             }
         }
-        None => url.to_owned(),
+        None => format!("{scheme}://{rest}"),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => p.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
     }
+    out
 }
 
 /// The admin HTTP endpoint and logging.
@@ -207,5 +293,52 @@ mod tests {
             "postgres://app:***@db:5432/newsflow"
         );
         assert_eq!(redact_url("postgres://app@db/x"), "postgres://app@db/x");
+        assert_eq!(
+            redact_url("postgres://app:p@ss@db/x?sslmode=require&password=hunter2"),
+            "postgres://app:***@db/x?sslmode=require&password=***"
+        );
+        assert_eq!(redact_url("postgres://db/x"), "postgres://db/x");
+    }
+
+    #[derive(Debug, clap::Parser)]
+    struct Both {
+        #[command(flatten)]
+        kafka: KafkaArgs,
+        #[command(flatten)]
+        db: DbArgs,
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output_and_errors() {
+        use clap::Parser as _;
+        let args = Both::try_parse_from([
+            "x",
+            "--database-url",
+            "postgres://app:DbSecret1@db/x",
+            "--kafka-property",
+            "sasl.password=KafkaSecret2",
+            "--kafka-property",
+            "ssl.key.password=KeySecret3",
+            "--kafka-property",
+            "security.protocol=SASL_SSL",
+        ])
+        .expect("valid arguments");
+        let shown = format!("{args:?}");
+        for secret in ["DbSecret1", "KafkaSecret2", "KeySecret3"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("SASL_SSL"), "{shown}");
+        // A mistyped property (':' for '=') must not be echoed in the error.
+        let error = Both::try_parse_from([
+            "x",
+            "--database-url",
+            "postgres://db/x",
+            "--kafka-property",
+            "sasl.password:KafkaSecret2",
+        ])
+        .expect_err("no '='")
+        .to_string();
+        assert!(!error.contains("KafkaSecret2"), "{error}");
+        assert!(error.contains("NEWSFLOW_KAFKA_PROPERTIES"), "{error}");
     }
 }

@@ -423,6 +423,11 @@ impl Service {
             .sum())
     }
 
+    /// Everything the service logged so far.
+    pub fn full_log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     pub fn log_text(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         // The tail is what matters when a test fails.
