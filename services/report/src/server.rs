@@ -37,12 +37,18 @@ struct AppState {
     pool: PgPool,
 }
 
-/// An error response: 400 names the parameter, 404 the missing thing, 500 says what failed.
+/// What a client is told when a query fails: the cause (SQL text, relation and column names)
+/// goes to the log only.
+pub const INTERNAL_ERROR_MESSAGE: &str =
+    "the report could not be produced; the server log has the details";
+
+/// An error response: 400 names the parameter, 404 the missing thing, 500 says what failed in
+/// words meant for the client (the details are logged where the failure is converted).
 #[derive(Debug)]
 enum ApiError {
     BadParameter(FilterError),
     NotFound(String),
-    Internal(String),
+    Internal(&'static str),
 }
 
 impl From<FilterError> for ApiError {
@@ -57,7 +63,7 @@ impl From<QueryError> for ApiError {
             QueryError::EventNotFound(_) => ApiError::NotFound(e.to_string()),
             QueryError::Sql(_) => {
                 tracing::error!(error = %e, "report query failed");
-                ApiError::Internal(e.to_string())
+                ApiError::Internal(INTERNAL_ERROR_MESSAGE)
             }
         }
     }
@@ -65,8 +71,20 @@ impl From<QueryError> for ApiError {
 
 impl From<chart::ChartError> for ApiError {
     fn from(e: chart::ChartError) -> Self {
-        tracing::error!(error = %e, "chart failed");
-        ApiError::Internal(e.to_string())
+        match e {
+            chart::ChartError::Query(e) => e.into(),
+            // Says which font to install; names no database object.
+            chart::ChartError::NoFont(_) => {
+                tracing::error!(error = %e, "chart failed");
+                ApiError::Internal(
+                    "charts are unavailable: the server has no chart font (install fonts-dejavu-core or set NEWSFLOW_CHART_FONT)",
+                )
+            }
+            chart::ChartError::Extension(_) | chart::ChartError::Draw(_) => {
+                tracing::error!(error = %e, "chart failed");
+                ApiError::Internal(INTERNAL_ERROR_MESSAGE)
+            }
+        }
     }
 }
 
@@ -232,7 +250,10 @@ async fn chart_svg(
     let data = chart::load(&s.pool, kind, &f).await?;
     let svg = tokio::task::spawn_blocking(move || chart::render_svg(&data, &f))
         .await
-        .map_err(|e| ApiError::Internal(format!("chart task failed: {e}")))??;
+        .map_err(|e| {
+            tracing::error!(error = %e, "chart task failed");
+            ApiError::Internal(INTERNAL_ERROR_MESSAGE)
+        })??;
     observe("/charts/{name}", started);
     Ok((
         [
@@ -434,8 +455,12 @@ async fn page(State(s): State<AppState>, Query(params): Params) -> Response {
             );
             StatusCode::BAD_REQUEST
         }
-        Err(ApiError::NotFound(m) | ApiError::Internal(m)) => {
+        Err(ApiError::NotFound(m)) => {
             let _ = write!(out, "<p class=\"error\" id=\"error\">{}</p>", esc(&m));
+            StatusCode::NOT_FOUND
+        }
+        Err(ApiError::Internal(m)) => {
+            let _ = write!(out, "<p class=\"error\" id=\"error\">{}</p>", esc(m));
             StatusCode::INTERNAL_SERVER_ERROR
         }
     };

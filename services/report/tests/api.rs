@@ -184,3 +184,45 @@ async fn serve_and_cli_work_as_an_analyst_login() -> anyhow::Result<()> {
         .await?;
     result
 }
+
+#[tokio::test]
+async fn a_failing_query_answers_500_without_sql_details_and_logs_them() -> anyhow::Result<()> {
+    let db = fixture_db().await?;
+    let server = Server::start(&db.url)?;
+    // Break one view under the running server (as a botched migration or a revoked grant
+    // would): its queries now fail in Postgres.
+    sqlx::query("DROP VIEW report_duplicates_daily")
+        .execute(&db.pool)
+        .await?;
+    let leaks = [
+        "report_duplicates_daily",
+        "relation",
+        "does not exist",
+        "SELECT",
+        "database",
+    ];
+    let (status, body) = server.get("/api/duplicates?from=2024-06-19&to=2024-06-21")?;
+    assert_eq!(status, 500, "{body}");
+    let error: serde_json::Value = serde_json::from_str(&body)?;
+    assert_eq!(
+        error["error"],
+        newsflow_report::server::INTERNAL_ERROR_MESSAGE,
+        "{body}"
+    );
+    assert!(!leaks.iter().any(|l| body.contains(l)), "{body}");
+    // The HTML page, which reads the view too, says the same.
+    let (status, page) = server.get("/?from=2024-06-19&to=2024-06-21")?;
+    assert_eq!(status, 500);
+    assert!(page.contains("the server log has the details"), "{page}");
+    assert!(!leaks.iter().any(|l| page.contains(l)), "{page}");
+    // Other reports still answer, and the operator finds the cause in the log.
+    let dyads = server.get_json("/api/dyads?from=2024-06-19&to=2024-06-21")?;
+    assert_eq!(dyads["rows"][0]["source_code"], "RUSGOV");
+    let log = server.service.log_text();
+    assert!(
+        log.contains("report query failed") && log.contains("report_duplicates_daily"),
+        "{log}"
+    );
+    drop(server);
+    db.drop_db().await
+}
