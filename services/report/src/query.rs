@@ -200,7 +200,19 @@ fn push_event_filters(qb: &mut QueryBuilder<'_, Postgres>, f: &Filters) {
         qb.push(" AND quad_class = ").push_bind(q);
     }
     if let Some(story) = f.story {
-        qb.push(" AND story_id = ").push_bind(story);
+        // The story's events as `report_stories` counts them: first reported in the story, or
+        // mentioned by any of its articles (syndicated copies carry their original's story).
+        // Both arms are index look-ups (events_story; articles_story → event_mentions_article)
+        // and yield a few ids, which the outer scan semi-joins on event_id (in the covering
+        // index), so the date-range scans stay index-only.
+        qb.push(" AND event_id IN (SELECT se.event_id FROM events se WHERE se.story_id = ")
+            .push_bind(story)
+            .push(
+                " UNION SELECT sm.event_id FROM articles sa \
+                 JOIN event_mentions sm ON sm.article_id = sa.id WHERE sa.story_id = ",
+            )
+            .push_bind(story)
+            .push(")");
     }
 }
 

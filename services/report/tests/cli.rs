@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{ARTILLERY, SANCTIONS, TALKS, TREATY, VISIT, fixture_db, png_stats, run, run_json};
+use common::{
+    ARTILLERY, CRITICISM, SANCTIONS, TALKS, TREATY, VISIT, fixture_db, png_stats, run, run_json,
+};
 use newsflow_report::gdelt::gdelt_event_id;
 use serde_json::{Value, json};
 
@@ -149,13 +151,15 @@ async fn dyads_actors_and_events_return_the_known_rows() -> anyhow::Result<()> {
     let events = run_json(&db.url, &["events", "--format", "json"])?;
     assert_eq!(events.as_array().map(Vec::len), Some(6));
     assert_eq!(events[0]["event_id"], TREATY);
+    // Story 2's events: the two first reported in it (talks, criticism) and the two its
+    // article mentions as well (sanctions, the May artillery fire), as report_stories counts.
     let story2 = run_json(&db.url, &["events", "--story", "2", "--format", "json"])?;
-    let ids: Vec<&str> = story2
+    let mut ids: Vec<&str> = story2
         .as_array()
         .map(|a| a.iter().filter_map(|r| r["event_id"].as_str()).collect())
         .unwrap_or_default();
-    assert_eq!(ids.len(), 2);
-    assert!(ids.contains(&TALKS));
+    ids.sort_unstable();
+    assert_eq!(ids, [TALKS, CRITICISM, SANCTIONS, ARTILLERY]);
     let sanctions = run_json(
         &db.url,
         &[
@@ -163,6 +167,56 @@ async fn dyads_actors_and_events_return_the_known_rows() -> anyhow::Result<()> {
         ],
     )?;
     assert_eq!(sanctions[0]["event_id"], SANCTIONS);
+    db.drop_db().await
+}
+
+#[tokio::test]
+async fn story_filter_matches_the_events_report_stories_counts() -> anyhow::Result<()> {
+    let db = fixture_db().await?;
+    let stories: Vec<(i64, Vec<String>)> =
+        sqlx::query_as("SELECT story_id, event_ids FROM report_stories ORDER BY story_id")
+            .fetch_all(&db.pool)
+            .await?;
+    assert_eq!(stories.len(), 2);
+    for (story, expected) in stories {
+        let s = story.to_string();
+        let events = run_json(&db.url, &["events", "--story", &s, "--format", "json"])?;
+        let mut ids: Vec<String> = events
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r["event_id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ids.sort();
+        assert_eq!(ids, expected, "story {story}");
+        // The aggregates count the same events.
+        let daily = run_json(
+            &db.url,
+            &["events-daily", "--story", &s, "--format", "json"],
+        )?;
+        let counted: i64 = daily
+            .as_array()
+            .map(|a| a.iter().filter_map(|r| r["events"].as_i64()).sum())
+            .unwrap_or_default();
+        assert_eq!(counted, i64::try_from(expected.len())?, "story {story}");
+    }
+    // Dyads and actors of story 1: the two Russia → North Korea events.
+    let dyads = run_json(&db.url, &["dyads", "--story", "1", "--format", "json"])?;
+    assert_eq!(
+        codes(&dyads, "source_code", "target_code"),
+        ["RUSGOV>PRKGOV"]
+    );
+    assert_eq!(dyads[0]["events"], 2);
+    let actors = run_json(&db.url, &["actors", "--story", "1", "--format", "json"])?;
+    assert_eq!(
+        codes(&actors, "actor_code", "actor_country"),
+        ["PRKGOV>PRK", "RUSGOV>RUS"]
+    );
+    // A story nobody wrote has no events.
+    let none = run_json(&db.url, &["events", "--story", "99", "--format", "json"])?;
+    assert_eq!(none, json!([]));
     db.drop_db().await
 }
 
