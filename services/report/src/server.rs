@@ -358,6 +358,7 @@ fn form(out: &mut String, p: &[(String, String)]) {
         ("actor", "Actor code", "text", "e.g. RUS, RUSGOV"),
         ("country", "Country", "text", "e.g. PRK"),
         ("code", "CAMEO code", "text", "e.g. 05, 057"),
+        ("story", "Story", "number", "story id"),
         ("limit", "Rows", "number", "max 1000"),
     ] {
         let _ = write!(
@@ -388,11 +389,17 @@ async fn page(State(s): State<AppState>, Query(params): Params) -> Response {
     form(&mut out, &params);
     let result = async {
         let f = filters(&s.pool, &params, EVENT_PARAMS).await?;
+        // The duplicate and DLQ tables take the date range only; the stories table also the
+        // story, as /api/stories does.
         let day_filters = Filters {
             from: f.from,
             to: f.to,
             limit: f.limit,
             ..Filters::default()
+        };
+        let story_filters = Filters {
+            story: f.story,
+            ..day_filters.clone()
         };
         // Independent reads: run them side by side on the pool, so the page takes as long as
         // its slowest table rather than their sum.
@@ -401,7 +408,7 @@ async fn page(State(s): State<AppState>, Query(params): Params) -> Response {
             query::dyads(&s.pool, &f),
             query::actors(&s.pool, &f),
             query::events_daily(&s.pool, &f),
-            query::stories(&s.pool, &day_filters),
+            query::stories(&s.pool, &story_filters),
             query::duplicates(&s.pool, &day_filters),
             query::dlq(&s.pool, &day_filters),
         )?;

@@ -226,3 +226,36 @@ async fn a_failing_query_answers_500_without_sql_details_and_logs_them() -> anyh
     drop(server);
     db.drop_db().await
 }
+
+#[tokio::test]
+async fn the_html_page_applies_the_story_filter_to_its_stories_table() -> anyhow::Result<()> {
+    let db = fixture_db().await?;
+    let server = Server::start(&db.url)?;
+    let stories_section = |page: &str| -> String {
+        page.split("<section id=\"stories\">")
+            .nth(1)
+            .and_then(|s| s.split("</section>").next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (status, all) = server.get("/?from=2024-06-19&to=2024-06-21")?;
+    assert_eq!(status, 200);
+    assert!(stories_section(&all).contains("(2 rows)"), "{all}");
+    let (status, one) = server.get("/?from=2024-06-19&to=2024-06-21&story=2")?;
+    assert_eq!(status, 200);
+    let section = stories_section(&one);
+    assert!(section.contains("(1 rows)"), "{section}");
+    assert!(section.contains("Blinken in Seoul"), "{section}");
+    assert!(!section.contains("Putin and Kim"), "{section}");
+    // The events table uses the same story: story 2's four events (one is outside the range).
+    let events = one
+        .split("<section id=\"events\">")
+        .nth(1)
+        .and_then(|s| s.split("</section>").next())
+        .unwrap_or_default();
+    assert!(events.contains("(3 rows)"), "{events}");
+    // The form keeps the story.
+    assert!(one.contains("name=\"story\" value=\"2\""), "{one}");
+    drop(server);
+    db.drop_db().await
+}
