@@ -31,6 +31,8 @@ pub enum Command {
     EventsDaily(EventQuery),
     /// The busiest dyads (source → target) with counts and mean Goldstein score.
     Dyads(EventQuery),
+    /// Dyads over time: one row per dyad and day, by day, then busiest first.
+    DyadsDaily(EventQuery),
     /// The most active actors, as source and as target.
     Actors(EventQuery),
     /// Individual events, most mentioned first.

@@ -204,6 +204,12 @@ list_endpoint!(
     query::events_daily
 );
 list_endpoint!(api_dyads, "/api/dyads", EVENT_PARAMS, query::dyads);
+list_endpoint!(
+    api_dyads_daily,
+    "/api/dyads/daily",
+    EVENT_PARAMS,
+    query::dyads_daily
+);
 list_endpoint!(api_actors, "/api/actors", EVENT_PARAMS, query::actors);
 list_endpoint!(api_events, "/api/events", EVENT_PARAMS, query::events);
 list_endpoint!(api_stories, "/api/stories", STORY_PARAMS, query::stories);
@@ -489,6 +495,7 @@ pub fn router(pool: PgPool) -> Router {
         .route("/api/events", get(api_events))
         .route("/api/events/{id}", get(api_event))
         .route("/api/dyads", get(api_dyads))
+        .route("/api/dyads/daily", get(api_dyads_daily))
         .route("/api/actors", get(api_actors))
         .route("/api/stories", get(api_stories))
         .route("/api/duplicates", get(api_duplicates))

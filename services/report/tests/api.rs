@@ -23,6 +23,39 @@ async fn api_serves_the_reports_as_json() -> anyhow::Result<()> {
     assert_eq!(dyads["rows"][0]["target_code"], "PRKGOV");
     assert_eq!(dyads["rows"][0]["events"], 2);
 
+    // Dyads over time: one row per dyad and day.
+    let daily_dyads = server.get_json(&format!("/api/dyads/daily?{range}"))?;
+    let days: Vec<String> = daily_dyads["rows"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| {
+                    format!(
+                        "{} {}>{} {}",
+                        r["day"].as_str().unwrap_or(""),
+                        r["source_code"].as_str().unwrap_or(""),
+                        r["target_code"].as_str().unwrap_or(""),
+                        r["events"]
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        days,
+        [
+            "2024-06-19 RUSGOV>PRKGOV 2",
+            "2024-06-20 KORGOV>RUSGOV 1",
+            "2024-06-20 USAGOV>KORGOV 1",
+            "2024-06-21 USAGOV>PRKGOV 1"
+        ]
+    );
+    assert_eq!(daily_dyads["rows"][0]["mean_goldstein"], 4.95);
+    assert_eq!(daily_dyads["rows"][1]["conflictual_events"], 1);
+    let rus = server.get_json(&format!("/api/dyads/daily?{range}&actor=RUS&limit=1"))?;
+    assert_eq!(rus["rows"].as_array().map(Vec::len), Some(1));
+    assert_eq!(rus["rows"][0]["day"], "2024-06-19");
+
     let actors = server.get_json(&format!("/api/actors?{range}&country=KOR"))?;
     let codes: Vec<&str> = actors["rows"]
         .as_array()
@@ -75,6 +108,8 @@ async fn api_rejects_bad_parameters_with_400_naming_them() -> anyhow::Result<()>
         ("/api/dlq?colour=red", "query"),
         ("/api/events/bad%20id", "id"),
         ("/charts/timeline.svg?to=someday", "to"),
+        ("/api/dyads/daily?limit=5000", "limit"),
+        ("/api/dyads/daily?from=2024-01-01&to=2025-06-01", "to"),
     ] {
         let (status, body) = server.get(path)?;
         assert_eq!(status, 400, "{path}: {body}");

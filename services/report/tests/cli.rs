@@ -221,6 +221,131 @@ async fn story_filter_matches_the_events_report_stories_counts() -> anyhow::Resu
 }
 
 #[tokio::test]
+async fn dyads_daily_is_the_dyads_over_time() -> anyhow::Result<()> {
+    let db = fixture_db().await?;
+    let range = [
+        "--from",
+        "2024-06-19",
+        "--to",
+        "2024-06-21",
+        "--format",
+        "json",
+    ];
+    let rows = run_json(&db.url, &[&["dyads-daily"][..], &range].concat())?;
+    assert_eq!(
+        as_floats(rows),
+        as_floats(json!([
+            {"day": "2024-06-19", "source_code": "RUSGOV", "source_name": "Vladimir Putin",
+             "target_code": "PRKGOV", "target_name": "Kim Jong Un", "events": 2, "mentions": 5,
+             "mean_goldstein": 4.95, "cooperative_events": 2, "conflictual_events": 0},
+            {"day": "2024-06-20", "source_code": "KORGOV", "source_name": "South Korea",
+             "target_code": "RUSGOV", "target_name": "Russia", "events": 1, "mentions": 1,
+             "mean_goldstein": -2.0, "cooperative_events": 0, "conflictual_events": 1},
+            {"day": "2024-06-20", "source_code": "USAGOV", "source_name": "Antony Blinken",
+             "target_code": "KORGOV", "target_name": "South Korea", "events": 1, "mentions": 1,
+             "mean_goldstein": 1.0, "cooperative_events": 1, "conflictual_events": 0},
+            {"day": "2024-06-21", "source_code": "USAGOV", "source_name": "United States",
+             "target_code": "PRKGOV", "target_name": "North Korea", "events": 1, "mentions": 1,
+             "mean_goldstein": -8.0, "cooperative_events": 0, "conflictual_events": 1},
+        ]))
+    );
+
+    // Unfiltered, it is the view.
+    let all = run_json(&db.url, &["dyads-daily", "--format", "json"])?;
+    let view: Vec<(String,)> = sqlx::query_as(
+        "SELECT json_build_object('day', day, 'source_code', source_code, \
+                'source_name', source_name, 'target_code', target_code, \
+                'target_name', target_name, 'events', events, 'mentions', mentions, \
+                'mean_goldstein', mean_goldstein, 'cooperative_events', cooperative_events, \
+                'conflictual_events', conflictual_events)::text \
+         FROM report_dyads_daily ORDER BY day, events DESC, mentions DESC, source_code, target_code",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let view: Vec<Value> = view
+        .iter()
+        .map(|(t,)| serde_json::from_str(t))
+        .collect::<Result<_, _>>()?;
+    assert_eq!(as_floats(all), as_floats(Value::Array(view)));
+
+    // The event filters and the limit apply.
+    let conflict = run_json(
+        &db.url,
+        &[&["dyads-daily", "--quad-class", "4"][..], &range].concat(),
+    )?;
+    assert_eq!(
+        codes(&conflict, "source_code", "target_code"),
+        ["USAGOV>PRKGOV"]
+    );
+    assert_eq!(conflict[0]["day"], "2024-06-21");
+    let story2 = run_json(
+        &db.url,
+        &[&["dyads-daily", "--story", "2"][..], &range].concat(),
+    )?;
+    assert_eq!(
+        codes(&story2, "source_code", "target_code"),
+        ["KORGOV>RUSGOV", "USAGOV>KORGOV", "USAGOV>PRKGOV"]
+    );
+    let usa = run_json(
+        &db.url,
+        &[&["dyads-daily", "--actor", "USA"][..], &range].concat(),
+    )?;
+    assert_eq!(
+        codes(&usa, "day", "target_code"),
+        ["2024-06-20>KORGOV", "2024-06-21>PRKGOV"]
+    );
+    let first = run_json(
+        &db.url,
+        &[&["dyads-daily", "--limit", "2"][..], &range].concat(),
+    )?;
+    assert_eq!(
+        codes(&first, "day", "source_code"),
+        ["2024-06-19>RUSGOV", "2024-06-20>KORGOV"]
+    );
+
+    // CSV and the table.
+    let out = run(
+        &db.url,
+        &[
+            "dyads-daily",
+            "--from",
+            "2024-06-19",
+            "--to",
+            "2024-06-19",
+            "--format",
+            "csv",
+        ],
+    )?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout)?,
+        "day,source_code,source_name,target_code,target_name,events,mentions,mean_goldstein,cooperative,conflictual\n\
+         2024-06-19,RUSGOV,Vladimir Putin,PRKGOV,Kim Jong Un,2,5,4.95,2,0\n"
+    );
+    let out = run(
+        &db.url,
+        &["dyads-daily", "--from", "2024-06-20", "--to", "2024-06-20"],
+    )?;
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout)?;
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("day         source_code  source_name"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("2024-06-20  KORGOV       South Korea"),
+        "{text}"
+    );
+    assert_eq!(lines.last().copied(), Some("(2 rows)"));
+    db.drop_db().await
+}
+
+#[tokio::test]
 async fn event_shows_every_mention_with_sentence_outlet_and_url() -> anyhow::Result<()> {
     let db = fixture_db().await?;
     let record = run_json(&db.url, &["event", TREATY, "--format", "json"])?;
