@@ -30,7 +30,7 @@ use crate::output::Tabular;
 use crate::query::{self, QueryError};
 
 /// Days covered when a request names no dates.
-pub const DEFAULT_RANGE_DAYS: i64 = 30;
+pub const DEFAULT_RANGE_DAYS: u64 = 30;
 
 #[derive(Clone)]
 struct AppState {
@@ -165,7 +165,7 @@ async fn filters(
         f.default_range(
             latest.unwrap_or_else(|| Utc::now().date_naive()),
             DEFAULT_RANGE_DAYS,
-        );
+        )?;
     }
     Ok(f)
 }

@@ -110,6 +110,13 @@ async fn api_rejects_bad_parameters_with_400_naming_them() -> anyhow::Result<()>
         ("/charts/timeline.svg?to=someday", "to"),
         ("/api/dyads/daily?limit=5000", "limit"),
         ("/api/dyads/daily?from=2024-01-01&to=2025-06-01", "to"),
+        // One extreme end: refused before the default range is computed from it.
+        ("/api/events/daily?from=%2B262142-12-31", "from"),
+        ("/api/dyads?to=%2B262143-12-31", "to"),
+        ("/api/events?to=-262143-01-01", "to"),
+        ("/api/stories?from=1899-12-31", "from"),
+        ("/charts/timeline.svg?from=2201-01-01", "from"),
+        ("/api/dyads/daily?from=%2B262142-12-31", "from"),
     ] {
         let (status, body) = server.get(path)?;
         assert_eq!(status, 400, "{path}: {body}");
@@ -130,6 +137,12 @@ async fn api_rejects_bad_parameters_with_400_naming_them() -> anyhow::Result<()>
     let (status, body) = server.get("/?quad_class=9")?;
     assert_eq!(status, 400);
     assert!(body.contains("Invalid quad_class"), "{body}");
+    let (status, body) = server.get("/?from=%2B262142-12-31")?;
+    assert_eq!(status, 400);
+    assert!(body.contains("Invalid from"), "{body}");
+    // The server is still up after all of these.
+    let (status, _) = server.get("/api/dlq")?;
+    assert_eq!(status, 200);
     drop(server);
     db.drop_db().await
 }

@@ -479,6 +479,33 @@ async fn bad_filters_exit_2_and_name_the_flag() -> anyhow::Result<()> {
         (vec!["events", "--limit", "0"], "--limit"),
         (vec!["events", "--limit", "10001"], "--limit"),
         (vec!["stories", "--from", "yesterday"], "--from"),
+        // Dates outside 1900-2200, with only one end given, are refused before any
+        // arithmetic on them.
+        (vec!["events", "--from", "+262142-12-31"], "--from"),
+        (vec!["dyads-daily", "--to", "+262143-12-31"], "--to"),
+        (
+            vec![
+                "chart",
+                "timeline",
+                "--out",
+                "/tmp/x.svg",
+                "--from",
+                "1899-12-31",
+            ],
+            "--from",
+        ),
+        (
+            vec![
+                "export-gdelt",
+                "--from",
+                "+262143-12-31",
+                "--to",
+                "+262143-12-31",
+                "--out-dir",
+                "/tmp",
+            ],
+            "--from",
+        ),
         (
             vec![
                 "export-gdelt",
