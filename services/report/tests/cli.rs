@@ -617,11 +617,15 @@ async fn gdelt_export_has_61_and_16_columns_with_the_known_values() -> anyhow::R
         (34, ""),
         (35, ""),
         (43, ""),
+        // ActionGeo: a city (type 4), FIPS 10-4 country code as GDELT writes it (KN, not PRK).
         (51, "4"),
-        (52, "Pyongyang"),
-        (53, "PRK"),
+        (52, "Pyongyang, North Korea"),
+        (53, "KN"),
+        (54, ""),
+        (55, ""),
         (56, "39.0392"),
         (57, "125.7625"),
+        (58, ""),
         (59, "20240619030000"),
         (60, "https://apnews.com/article/russia-north-korea-treaty"),
     ];
@@ -687,12 +691,56 @@ async fn gdelt_export_has_61_and_16_columns_with_the_known_values() -> anyhow::R
         .find(|r| r[4] == "yahoo.com")
         .ok_or_else(|| anyhow::anyhow!("syndicated mention missing"))?;
     assert_eq!(copy[8], "-1", "no target: GDELT's -1 offset");
+    // Seoul is South Korea: KS.
+    let june20 = read("20240620000000.export.CSV")?;
+    assert!(
+        june20
+            .iter()
+            .all(|r| r[51..54] == ["4", "Seoul, South Korea", "KS"])
+    );
     // Out of range: the May artillery fire is not exported.
     let all: String = files
         .iter()
         .map(|f| std::fs::read_to_string(dir.join(f)).unwrap_or_default())
         .collect();
     assert!(!all.contains(&gdelt_event_id(ARTILLERY).to_string()));
+    std::fs::remove_dir_all(&dir)?;
+
+    // The artillery fire is located in North Korea only: a country-level place (type 1) with
+    // GDELT's country conventions (FIPS code as ADM1Code and FeatureID, the centroid).
+    let out = run(
+        &db.url,
+        &[
+            "export-gdelt",
+            "--from",
+            "2024-05-30",
+            "--to",
+            "2024-05-30",
+            "--out-dir",
+            &dir_str,
+        ],
+    )?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let may = read("20240530000000.export.CSV")?;
+    assert_eq!(may.len(), 1);
+    assert_eq!(
+        may[0][51..59],
+        [
+            "1",
+            "North Korea",
+            "KN",
+            "KN",
+            "",
+            "40.3000",
+            "127.5000",
+            "KN"
+        ]
+    );
+    assert_eq!(may[0][15], "", "no target");
     std::fs::remove_dir_all(&dir)?;
     db.drop_db().await
 }
