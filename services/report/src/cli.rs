@@ -96,6 +96,14 @@ async fn run(command: Command) -> Result<(), Failure> {
             let rows = query::dyads(&pool, &f).await.map_err(anyhow::Error::from)?;
             print_rows(q.format, &rows)
         }
+        Command::DyadsDaily(q) => {
+            let f = validate(&q.filters.raw())?;
+            let pool = connect(&q.db).await?;
+            let rows = query::dyads_daily(&pool, &f)
+                .await
+                .map_err(anyhow::Error::from)?;
+            print_rows(q.format, &rows)
+        }
         Command::Actors(q) => {
             let f = validate(&q.filters.raw())?;
             let pool = connect(&q.db).await?;

@@ -31,6 +31,8 @@ pub enum Command {
     EventsDaily(EventQuery),
     /// The busiest dyads (source → target) with counts and mean Goldstein score.
     Dyads(EventQuery),
+    /// Dyads over time: one row per dyad and day, by day, then busiest first.
+    DyadsDaily(EventQuery),
     /// The most active actors, as source and as target.
     Actors(EventQuery),
     /// Individual events, most mentioned first.
@@ -74,7 +76,7 @@ pub struct EventFilterArgs {
     /// Quad class: 1 verbal coop., 2 material coop., 3 verbal conflict, 4 material conflict.
     #[arg(long = "quad-class")]
     pub quad_class: Option<String>,
-    /// Story id: only events first reported in this story.
+    /// Story id: events first reported in this story or mentioned by any of its articles.
     #[arg(long)]
     pub story: Option<String>,
     /// Largest number of rows (default 100, at most 10000).

@@ -1,7 +1,7 @@
 //! Report filters: raw values from the command line or a query string, validated into
 //! [`Filters`] with bounds, and errors that name the offending parameter.
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
 
 /// Hard upper bound of `--limit` on the command line.
@@ -12,6 +12,10 @@ pub const API_MAX_LIMIT: u32 = 1_000;
 pub const API_MAX_RANGE_DAYS: i64 = 366;
 /// Rows returned when no limit is given.
 pub const DEFAULT_LIMIT: u32 = 100;
+/// Earliest and latest year a date filter may name. News events outside this window are
+/// typing mistakes; bounding them keeps every date computation (default ranges, day series)
+/// far from the ends of chrono's calendar, whose `+`/`-` panic on overflow.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
 
 /// A filter value that was rejected; `parameter` is the query-string name (`quad_class`),
 /// [`FilterError::flag`] the command-line spelling (`--quad-class`).
@@ -106,14 +110,25 @@ fn non_empty(value: Option<&String>) -> Option<&str> {
     value.map(|v| v.trim()).filter(|v| !v.is_empty())
 }
 
-/// Parses a `YYYY-MM-DD` date.
+/// Parses a `YYYY-MM-DD` date in [`YEARS`].
 pub fn parse_date(parameter: &'static str, raw: &str) -> Result<NaiveDate, FilterError> {
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
+    let date = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
         FilterError::new(
             parameter,
             format!("expected a date as YYYY-MM-DD, got {raw:?}"),
         )
-    })
+    })?;
+    if !YEARS.contains(&date.year()) {
+        return Err(FilterError::new(
+            parameter,
+            format!(
+                "expected a date from {}-01-01 to {}-12-31, got {raw:?}",
+                YEARS.start(),
+                YEARS.end()
+            ),
+        ));
+    }
+    Ok(date)
 }
 
 impl RawFilters {
@@ -226,19 +241,41 @@ impl RawFilters {
 }
 
 impl Filters {
-    /// Fills a missing end of the date range so it spans at most `days` days ending at
-    /// `latest` (the newest event's date): what the HTTP API serves without explicit dates.
-    pub fn default_range(&mut self, latest: NaiveDate, days: i64) {
-        let span = Duration::days(days - 1);
+    /// Fills a missing end of the date range so it spans `days` days: ending at `latest`
+    /// (the newest event's date) when neither end is given, else from or to the given end.
+    /// What the HTTP API serves without explicit dates. The arithmetic is checked: a range
+    /// that would leave the calendar is an error naming the end that was given.
+    pub fn default_range(&mut self, latest: NaiveDate, days: u64) -> Result<(), FilterError> {
+        let span = Days::new(days.saturating_sub(1));
+        let out_of_range = |parameter: &'static str, end: NaiveDate| {
+            FilterError::new(
+                parameter,
+                format!("{end} is too close to the end of the calendar for a {days}-day range"),
+            )
+        };
         match (self.from, self.to) {
             (None, None) => {
+                let from = latest
+                    .checked_sub_days(span)
+                    .ok_or_else(|| out_of_range("to", latest))?;
                 self.to = Some(latest);
-                self.from = Some(latest - span);
+                self.from = Some(from);
             }
-            (Some(f), None) => self.to = Some(f + span),
-            (None, Some(t)) => self.from = Some(t - span),
+            (Some(f), None) => {
+                self.to = Some(
+                    f.checked_add_days(span)
+                        .ok_or_else(|| out_of_range("from", f))?,
+                );
+            }
+            (None, Some(t)) => {
+                self.from = Some(
+                    t.checked_sub_days(span)
+                        .ok_or_else(|| out_of_range("to", t))?,
+                );
+            }
             (Some(_), Some(_)) => {}
         }
+        Ok(())
     }
 }
 
@@ -383,8 +420,102 @@ mod tests {
     fn default_range_ends_at_latest() {
         let mut f = Filters::default();
         let latest = NaiveDate::from_ymd_opt(2024, 6, 30).unwrap_or_default();
-        f.default_range(latest, 30);
+        assert_eq!(f.default_range(latest, 30), Ok(()));
         assert_eq!(f.to, Some(latest));
         assert_eq!(f.from, NaiveDate::from_ymd_opt(2024, 6, 1));
+
+        let mut one_end = Filters {
+            from: NaiveDate::from_ymd_opt(2024, 6, 1),
+            ..Filters::default()
+        };
+        assert_eq!(one_end.default_range(latest, 30), Ok(()));
+        assert_eq!(one_end.to, Some(latest));
+    }
+
+    #[test]
+    fn dates_outside_the_sane_years_are_refused_naming_the_parameter() {
+        // chrono's own ends ("+262142-12-31", "-262143-01-01") parse as dates: one of them as
+        // the only end once made the default range overflow.
+        let (max, min) = (NaiveDate::MAX.to_string(), NaiveDate::MIN.to_string());
+        for (from, to, parameter) in [
+            (Some(max.as_str()), None, "from"),
+            (None, Some(max.as_str()), "to"),
+            (Some(min.as_str()), None, "from"),
+            (None, Some(min.as_str()), "to"),
+            (None, Some("0001-01-01"), "to"),
+            (Some("1899-12-31"), Some("2024-01-01"), "from"),
+            (Some("2024-01-01"), Some("2201-01-01"), "to"),
+        ] {
+            let raw = RawFilters {
+                from: from.map(Into::into),
+                to: to.map(Into::into),
+                ..raw()
+            };
+            for bounds in [Bounds::CLI, Bounds::API] {
+                let err = raw.validate(bounds).err();
+                assert_eq!(
+                    err.as_ref().map(|e| e.parameter),
+                    Some(parameter),
+                    "{raw:?}"
+                );
+                assert!(
+                    err.is_some_and(|e| e.message.contains("1900-01-01 to 2200-12-31")),
+                    "{raw:?}"
+                );
+            }
+        }
+        let edges = RawFilters {
+            from: Some("1900-01-01".into()),
+            to: Some("2200-12-31".into()),
+            ..raw()
+        };
+        assert!(edges.validate(Bounds::CLI).is_ok());
+        // Beyond chrono's calendar the value is not a date at all.
+        let beyond = RawFilters {
+            from: Some("+262143-12-31".into()),
+            ..raw()
+        };
+        assert_eq!(
+            beyond.validate(Bounds::API).err().map(|e| e.parameter),
+            Some("from")
+        );
+    }
+
+    #[test]
+    fn default_range_never_panics_at_the_ends_of_the_calendar() {
+        let mut late = Filters {
+            from: Some(NaiveDate::MAX),
+            ..Filters::default()
+        };
+        assert_eq!(
+            late.default_range(NaiveDate::MAX, 30)
+                .map_err(|e| e.parameter),
+            Err("from")
+        );
+        let mut early = Filters {
+            to: Some(NaiveDate::MIN),
+            ..Filters::default()
+        };
+        assert_eq!(
+            early
+                .default_range(NaiveDate::MIN, 30)
+                .map_err(|e| e.parameter),
+            Err("to")
+        );
+        let mut none = Filters::default();
+        assert_eq!(
+            none.default_range(NaiveDate::MIN, 30)
+                .map_err(|e| e.parameter),
+            Err("to")
+        );
+        // The widest validated range stays well inside the calendar.
+        let mut widest = RawFilters {
+            from: Some("2200-12-31".into()),
+            ..raw()
+        }
+        .validate(Bounds::API)
+        .unwrap_or_default();
+        assert_eq!(widest.default_range(NaiveDate::MAX, 30), Ok(()));
+        assert_eq!(widest.to, NaiveDate::from_ymd_opt(2201, 1, 29));
     }
 }

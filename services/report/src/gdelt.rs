@@ -1,10 +1,13 @@
 //! GDELT 2.0-compatible export: tab-separated `*.export.CSV` (the 61 Events columns) and
 //! `*.mentions.CSV` (the 16 Mentions columns) in the published column order, without header
 //! rows, one pair of files per event day. Columns newsflow has are filled, the rest left empty.
+//! Geography is written as GDELT writes it: FIPS 10-4 country codes (newsflow stores ISO-3;
+//! the mapping is data/places/fips.tsv via [`FipsTable`]), type 1 for a country, 4 for a city.
 
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use newsflow_core::coding::fips::{FipsCountry, FipsTable};
 use serde::Serialize;
 use sqlx::PgPool;
 
@@ -105,6 +108,8 @@ pub enum ExportError {
     },
     #[error("cannot write CSV to {path}: {source}")]
     Csv { path: PathBuf, source: csv::Error },
+    #[error("the FIPS 10-4 country table is broken: {0}")]
+    Places(#[from] newsflow_core::coding::CodingError),
 }
 
 /// GDELT's numeric GLOBALEVENTID for a newsflow event id: the first 64 bits of the xxh3-128
@@ -178,7 +183,86 @@ fn stamp(t: DateTime<Utc>) -> String {
     t.format("%Y%m%d%H%M%S").to_string()
 }
 
-fn event_record(e: &ExportEvent) -> Vec<String> {
+/// GDELT's geography columns for one place: `Type, FullName, CountryCode, ADM1Code, ADM2Code,
+/// Lat, Long, FeatureID`, all empty without a place.
+///
+/// A country-level place (no name, or the country's own name, as extract stores a country
+/// match) is type 1 with GDELT's country conventions: the country's name, its FIPS code also
+/// as ADM1Code and FeatureID, the stored coordinates or else the country's centroid. A named
+/// place inside a country is type 4 (world city): `City, Country`, the FIPS code of the
+/// country (or of the territory it lies in, e.g. Gaza City → GZ), its coordinates; ADM1/ADM2
+/// codes and GNS feature ids are unknown to newsflow and left empty.
+fn geo_columns(
+    fips: &FipsTable,
+    name: Option<&str>,
+    iso3: Option<&str>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+) -> [String; 8] {
+    let coord = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
+    let name = name.map(str::trim).filter(|n| !n.is_empty());
+    if name.is_none() && iso3.is_none() {
+        return Default::default();
+    }
+    let country = iso3.and_then(|c| fips.country(c));
+    let country_level = |c: &FipsCountry| {
+        [
+            "1".into(),
+            clean(&c.name),
+            c.fips.clone(),
+            c.fips.clone(),
+            String::new(),
+            coord(lat.or(c.lat)),
+            coord(lon.or(c.lon)),
+            c.fips.clone(),
+        ]
+    };
+    match (name, country) {
+        (None, Some(c)) => country_level(c),
+        (Some(n), Some(c))
+            if n.eq_ignore_ascii_case(&c.name) || n.eq_ignore_ascii_case(&c.iso3) =>
+        {
+            country_level(c)
+        }
+        // A city (or other named place).
+        (Some(n), _) => {
+            let territory = iso3.and_then(|c| fips.territory(n, c));
+            let (code, area) = match (territory, country) {
+                (Some(t), _) => (t.fips.clone(), Some(t.name.as_str())),
+                (None, Some(c)) => (c.fips.clone(), Some(c.name.as_str())),
+                (None, None) => (String::new(), None),
+            };
+            let full = match area {
+                Some(a) if !a.eq_ignore_ascii_case(n) => format!("{n}, {a}"),
+                _ => n.to_owned(),
+            };
+            [
+                "4".into(),
+                clean(&full),
+                code,
+                String::new(),
+                String::new(),
+                coord(lat),
+                coord(lon),
+                String::new(),
+            ]
+        }
+        // A country code the table does not know (never written by extract): say what is
+        // known without passing the code off as FIPS.
+        (None, None) => [
+            "1".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            coord(lat),
+            coord(lon),
+            String::new(),
+        ],
+    }
+}
+
+fn event_record(fips: &FipsTable, e: &ExportEvent) -> Vec<String> {
     let d = e.event_date;
     let fraction = f64::from(d.year()) + f64::from(d.ordinal()) / 365.0;
     let actor = |code: Option<&String>,
@@ -228,19 +312,13 @@ fn event_record(e: &ExportEvent) -> Vec<String> {
     r.push(String::new()); // AvgTone: newsflow does not score tone
     // Actor1Geo and Actor2Geo: newsflow locates the action only.
     r.extend(std::iter::repeat_n(String::new(), 16));
-    let has_place = e.place_country.is_some() || e.place_name.is_some();
-    r.push(match (has_place, e.place_lat.is_some()) {
-        (false, _) => String::new(),
-        (true, true) => "4".into(), // a located place (GDELT: world city)
-        (true, false) => "1".into(), // a country
-    });
-    r.push(opt(e.place_name.as_ref()));
-    r.push(opt(e.place_country.as_ref()));
-    r.push(String::new()); // ADM1Code
-    r.push(String::new()); // ADM2Code
-    r.push(e.place_lat.map(|v| format!("{v:.4}")).unwrap_or_default());
-    r.push(e.place_lon.map(|v| format!("{v:.4}")).unwrap_or_default());
-    r.push(String::new()); // FeatureID
+    r.extend(geo_columns(
+        fips,
+        e.place_name.as_deref(),
+        e.place_country.as_deref(),
+        e.place_lat,
+        e.place_lon,
+    ));
     r.push(stamp(e.first_seen));
     r.push(opt(e.source_url.as_ref()));
     debug_assert_eq!(r.len(), EVENT_COLUMNS.len());
@@ -321,8 +399,9 @@ pub async fn day_records(
     .bind(day)
     .fetch_all(pool)
     .await?;
+    let fips = FipsTable::embedded()?;
     Ok((
-        events.iter().map(event_record).collect(),
+        events.iter().map(|e| event_record(fips, e)).collect(),
         mentions.iter().map(mention_record).collect(),
     ))
 }
@@ -407,6 +486,72 @@ mod tests {
         );
         assert!(gdelt_event_id("not hex at all") > 0);
         assert_eq!(gdelt_event_id("00000000000000000000"), 1);
+    }
+
+    #[test]
+    fn action_geo_is_written_in_gdelt_conventions() -> Result<(), ExportError> {
+        let fips = FipsTable::embedded()?;
+        let geo = |name: Option<&str>, iso3: Option<&str>, lat: Option<f64>, lon: Option<f64>| {
+            geo_columns(fips, name, iso3, lat, lon)
+        };
+        // A city: type 4, "City, Country", the country's FIPS code, its coordinates.
+        assert_eq!(
+            geo(
+                Some("Pyongyang"),
+                Some("PRK"),
+                Some(39.0392),
+                Some(125.7625)
+            ),
+            [
+                "4",
+                "Pyongyang, North Korea",
+                "KN",
+                "",
+                "",
+                "39.0392",
+                "125.7625",
+                ""
+            ]
+        );
+        assert_eq!(
+            geo(Some("Moscow"), Some("RUS"), Some(55.75), Some(37.62))[2],
+            "RS"
+        );
+        // A city in a territory FIPS codes apart.
+        assert_eq!(
+            geo(Some("Gaza City"), Some("PSE"), Some(31.5), Some(34.47))[..3],
+            ["4", "Gaza City, Gaza Strip", "GZ"]
+        );
+        assert_eq!(geo(Some("Ramallah"), Some("PSE"), None, None)[2], "WE");
+        // A country, as extract stores a country match (its name and centroid), or with the
+        // country only: type 1, FIPS code as ADM1 and FeatureID, the centroid.
+        let korea = [
+            "1",
+            "North Korea",
+            "KN",
+            "KN",
+            "",
+            "40.3000",
+            "127.5000",
+            "KN",
+        ];
+        assert_eq!(
+            geo(Some("North Korea"), Some("PRK"), Some(40.3), Some(127.5)),
+            korea
+        );
+        assert_eq!(geo(None, Some("PRK"), None, None), korea);
+        assert_eq!(
+            geo(Some("Germany"), Some("DEU"), Some(51.2), Some(10.4))[..4],
+            ["1", "Germany", "GM", "GM"]
+        );
+        // No place; an unknown country code is never passed through as if it were FIPS.
+        assert_eq!(geo(None, None, None, None), <[String; 8]>::default());
+        assert_eq!(geo(None, Some("XYZ"), None, None)[..3], ["1", "", ""]);
+        assert_eq!(
+            geo(Some("Atlantis"), Some("XYZ"), None, None)[..3],
+            ["4", "Atlantis", ""]
+        );
+        Ok(())
     }
 
     #[test]

@@ -5,7 +5,8 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::query::{
-    ActorRow, DailyRow, DlqRow, DuplicateRow, DyadRow, EventRecord, EventRow, MentionRow, StoryRow,
+    ActorRow, DailyRow, DlqRow, DuplicateRow, DyadDayRow, DyadRow, EventRecord, EventRow,
+    MentionRow, StoryRow,
 };
 
 /// Output format of the CLI.
@@ -86,6 +87,37 @@ impl Tabular for DyadRow {
             fixed2(self.mean_goldstein),
             self.first_day.to_string(),
             self.last_day.to_string(),
+        ]
+    }
+}
+
+impl Tabular for DyadDayRow {
+    fn headers() -> &'static [&'static str] {
+        &[
+            "day",
+            "source_code",
+            "source_name",
+            "target_code",
+            "target_name",
+            "events",
+            "mentions",
+            "mean_goldstein",
+            "cooperative",
+            "conflictual",
+        ]
+    }
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.day.to_string(),
+            self.source_code.clone(),
+            self.source_name.clone(),
+            self.target_code.clone(),
+            opt(self.target_name.as_ref()),
+            self.events.to_string(),
+            self.mentions.to_string(),
+            fixed2(self.mean_goldstein),
+            self.cooperative_events.to_string(),
+            self.conflictual_events.to_string(),
         ]
     }
 }

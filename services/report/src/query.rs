@@ -45,6 +45,23 @@ pub struct DyadRow {
     pub last_day: NaiveDate,
 }
 
+/// One dyad on one day (`report_dyads_daily`): the dyad over time.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct DyadDayRow {
+    pub day: NaiveDate,
+    pub source_code: String,
+    pub source_name: String,
+    pub target_code: String,
+    pub target_name: Option<String>,
+    pub events: i64,
+    pub mentions: i64,
+    pub mean_goldstein: f64,
+    /// Events of quad class 1 or 2.
+    pub cooperative_events: i64,
+    /// Events of quad class 3 or 4.
+    pub conflictual_events: i64,
+}
+
 /// An actor's activity over the date range (`report_actor_activity` summed).
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct ActorRow {
@@ -200,7 +217,19 @@ fn push_event_filters(qb: &mut QueryBuilder<'_, Postgres>, f: &Filters) {
         qb.push(" AND quad_class = ").push_bind(q);
     }
     if let Some(story) = f.story {
-        qb.push(" AND story_id = ").push_bind(story);
+        // The story's events as `report_stories` counts them: first reported in the story, or
+        // mentioned by any of its articles (syndicated copies carry their original's story).
+        // Both arms are index look-ups (events_story; articles_story → event_mentions_article)
+        // and yield a few ids, which the outer scan semi-joins on event_id (in the covering
+        // index), so the date-range scans stay index-only.
+        qb.push(" AND event_id IN (SELECT se.event_id FROM events se WHERE se.story_id = ")
+            .push_bind(story)
+            .push(
+                " UNION SELECT sm.event_id FROM articles sa \
+                 JOIN event_mentions sm ON sm.article_id = sa.id WHERE sa.story_id = ",
+            )
+            .push_bind(story)
+            .push(")");
     }
 }
 
@@ -257,6 +286,37 @@ pub async fn dyads(pool: &PgPool, f: &Filters) -> Result<Vec<DyadRow>, QueryErro
     )
     .push_bind(i64::from(f.limit));
     qb.push(") d ORDER BY d.events DESC, d.mentions DESC, d.source_code, d.target_code");
+    Ok(qb.build_query_as().fetch_all(pool).await?)
+}
+
+/// Dyads per day: the rows of `report_dyads_daily` with every event filter applied, by day,
+/// then busiest first. Computed from `events` grouped exactly like the view, since the
+/// filters need event columns the view aggregated away; counting reads only the covering
+/// index `events_date_report`, and the names (the view's `max(name)` for the dyad that day)
+/// are looked up through `events_dyad` for the rows shown.
+pub async fn dyads_daily(pool: &PgPool, f: &Filters) -> Result<Vec<DyadDayRow>, QueryError> {
+    let mut qb = QueryBuilder::new(
+        "SELECT d.day, d.source_code, \
+                (SELECT max(e.source_name) FROM events e WHERE e.source_code = d.source_code \
+                 AND e.target_code = d.target_code AND e.event_date = d.day) AS source_name, \
+                d.target_code, \
+                (SELECT max(e.target_name) FROM events e WHERE e.source_code = d.source_code \
+                 AND e.target_code = d.target_code AND e.event_date = d.day) AS target_name, \
+                d.events, d.mentions, d.mean_goldstein, d.cooperative_events, d.conflictual_events \
+         FROM (SELECT event_date AS day, source_code, target_code, count(*) AS events, \
+                      COALESCE(sum(num_mentions), 0)::bigint AS mentions, \
+                      round(avg(goldstein)::numeric, 3)::double precision AS mean_goldstein, \
+                      count(*) FILTER (WHERE quad_class IN (1, 2)) AS cooperative_events, \
+                      count(*) FILTER (WHERE quad_class IN (3, 4)) AS conflictual_events \
+               FROM events WHERE target_code IS NOT NULL",
+    );
+    push_event_filters(&mut qb, f);
+    qb.push(
+        " GROUP BY event_date, source_code, target_code \
+          ORDER BY day, events DESC, mentions DESC, source_code, target_code LIMIT ",
+    )
+    .push_bind(i64::from(f.limit));
+    qb.push(") d ORDER BY d.day, d.events DESC, d.mentions DESC, d.source_code, d.target_code");
     Ok(qb.build_query_as().fetch_all(pool).await?)
 }
 

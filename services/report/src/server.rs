@@ -30,19 +30,25 @@ use crate::output::Tabular;
 use crate::query::{self, QueryError};
 
 /// Days covered when a request names no dates.
-pub const DEFAULT_RANGE_DAYS: i64 = 30;
+pub const DEFAULT_RANGE_DAYS: u64 = 30;
 
 #[derive(Clone)]
 struct AppState {
     pool: PgPool,
 }
 
-/// An error response: 400 names the parameter, 404 the missing thing, 500 says what failed.
+/// What a client is told when a query fails: the cause (SQL text, relation and column names)
+/// goes to the log only.
+pub const INTERNAL_ERROR_MESSAGE: &str =
+    "the report could not be produced; the server log has the details";
+
+/// An error response: 400 names the parameter, 404 the missing thing, 500 says what failed in
+/// words meant for the client (the details are logged where the failure is converted).
 #[derive(Debug)]
 enum ApiError {
     BadParameter(FilterError),
     NotFound(String),
-    Internal(String),
+    Internal(&'static str),
 }
 
 impl From<FilterError> for ApiError {
@@ -57,7 +63,7 @@ impl From<QueryError> for ApiError {
             QueryError::EventNotFound(_) => ApiError::NotFound(e.to_string()),
             QueryError::Sql(_) => {
                 tracing::error!(error = %e, "report query failed");
-                ApiError::Internal(e.to_string())
+                ApiError::Internal(INTERNAL_ERROR_MESSAGE)
             }
         }
     }
@@ -65,8 +71,20 @@ impl From<QueryError> for ApiError {
 
 impl From<chart::ChartError> for ApiError {
     fn from(e: chart::ChartError) -> Self {
-        tracing::error!(error = %e, "chart failed");
-        ApiError::Internal(e.to_string())
+        match e {
+            chart::ChartError::Query(e) => e.into(),
+            // Says which font to install; names no database object.
+            chart::ChartError::NoFont(_) => {
+                tracing::error!(error = %e, "chart failed");
+                ApiError::Internal(
+                    "charts are unavailable: the server has no chart font (install fonts-dejavu-core or set NEWSFLOW_CHART_FONT)",
+                )
+            }
+            chart::ChartError::Extension(_) | chart::ChartError::Draw(_) => {
+                tracing::error!(error = %e, "chart failed");
+                ApiError::Internal(INTERNAL_ERROR_MESSAGE)
+            }
+        }
     }
 }
 
@@ -147,7 +165,7 @@ async fn filters(
         f.default_range(
             latest.unwrap_or_else(|| Utc::now().date_naive()),
             DEFAULT_RANGE_DAYS,
-        );
+        )?;
     }
     Ok(f)
 }
@@ -186,6 +204,12 @@ list_endpoint!(
     query::events_daily
 );
 list_endpoint!(api_dyads, "/api/dyads", EVENT_PARAMS, query::dyads);
+list_endpoint!(
+    api_dyads_daily,
+    "/api/dyads/daily",
+    EVENT_PARAMS,
+    query::dyads_daily
+);
 list_endpoint!(api_actors, "/api/actors", EVENT_PARAMS, query::actors);
 list_endpoint!(api_events, "/api/events", EVENT_PARAMS, query::events);
 list_endpoint!(api_stories, "/api/stories", STORY_PARAMS, query::stories);
@@ -232,7 +256,10 @@ async fn chart_svg(
     let data = chart::load(&s.pool, kind, &f).await?;
     let svg = tokio::task::spawn_blocking(move || chart::render_svg(&data, &f))
         .await
-        .map_err(|e| ApiError::Internal(format!("chart task failed: {e}")))??;
+        .map_err(|e| {
+            tracing::error!(error = %e, "chart task failed");
+            ApiError::Internal(INTERNAL_ERROR_MESSAGE)
+        })??;
     observe("/charts/{name}", started);
     Ok((
         [
@@ -337,6 +364,7 @@ fn form(out: &mut String, p: &[(String, String)]) {
         ("actor", "Actor code", "text", "e.g. RUS, RUSGOV"),
         ("country", "Country", "text", "e.g. PRK"),
         ("code", "CAMEO code", "text", "e.g. 05, 057"),
+        ("story", "Story", "number", "story id"),
         ("limit", "Rows", "number", "max 1000"),
     ] {
         let _ = write!(
@@ -367,11 +395,17 @@ async fn page(State(s): State<AppState>, Query(params): Params) -> Response {
     form(&mut out, &params);
     let result = async {
         let f = filters(&s.pool, &params, EVENT_PARAMS).await?;
+        // The duplicate and DLQ tables take the date range only; the stories table also the
+        // story, as /api/stories does.
         let day_filters = Filters {
             from: f.from,
             to: f.to,
             limit: f.limit,
             ..Filters::default()
+        };
+        let story_filters = Filters {
+            story: f.story,
+            ..day_filters.clone()
         };
         // Independent reads: run them side by side on the pool, so the page takes as long as
         // its slowest table rather than their sum.
@@ -380,7 +414,7 @@ async fn page(State(s): State<AppState>, Query(params): Params) -> Response {
             query::dyads(&s.pool, &f),
             query::actors(&s.pool, &f),
             query::events_daily(&s.pool, &f),
-            query::stories(&s.pool, &day_filters),
+            query::stories(&s.pool, &story_filters),
             query::duplicates(&s.pool, &day_filters),
             query::dlq(&s.pool, &day_filters),
         )?;
@@ -434,8 +468,12 @@ async fn page(State(s): State<AppState>, Query(params): Params) -> Response {
             );
             StatusCode::BAD_REQUEST
         }
-        Err(ApiError::NotFound(m) | ApiError::Internal(m)) => {
+        Err(ApiError::NotFound(m)) => {
             let _ = write!(out, "<p class=\"error\" id=\"error\">{}</p>", esc(&m));
+            StatusCode::NOT_FOUND
+        }
+        Err(ApiError::Internal(m)) => {
+            let _ = write!(out, "<p class=\"error\" id=\"error\">{}</p>", esc(m));
             StatusCode::INTERNAL_SERVER_ERROR
         }
     };
@@ -457,6 +495,7 @@ pub fn router(pool: PgPool) -> Router {
         .route("/api/events", get(api_events))
         .route("/api/events/{id}", get(api_event))
         .route("/api/dyads", get(api_dyads))
+        .route("/api/dyads/daily", get(api_dyads_daily))
         .route("/api/actors", get(api_actors))
         .route("/api/stories", get(api_stories))
         .route("/api/duplicates", get(api_duplicates))

@@ -23,6 +23,39 @@ async fn api_serves_the_reports_as_json() -> anyhow::Result<()> {
     assert_eq!(dyads["rows"][0]["target_code"], "PRKGOV");
     assert_eq!(dyads["rows"][0]["events"], 2);
 
+    // Dyads over time: one row per dyad and day.
+    let daily_dyads = server.get_json(&format!("/api/dyads/daily?{range}"))?;
+    let days: Vec<String> = daily_dyads["rows"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| {
+                    format!(
+                        "{} {}>{} {}",
+                        r["day"].as_str().unwrap_or(""),
+                        r["source_code"].as_str().unwrap_or(""),
+                        r["target_code"].as_str().unwrap_or(""),
+                        r["events"]
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        days,
+        [
+            "2024-06-19 RUSGOV>PRKGOV 2",
+            "2024-06-20 KORGOV>RUSGOV 1",
+            "2024-06-20 USAGOV>KORGOV 1",
+            "2024-06-21 USAGOV>PRKGOV 1"
+        ]
+    );
+    assert_eq!(daily_dyads["rows"][0]["mean_goldstein"], 4.95);
+    assert_eq!(daily_dyads["rows"][1]["conflictual_events"], 1);
+    let rus = server.get_json(&format!("/api/dyads/daily?{range}&actor=RUS&limit=1"))?;
+    assert_eq!(rus["rows"].as_array().map(Vec::len), Some(1));
+    assert_eq!(rus["rows"][0]["day"], "2024-06-19");
+
     let actors = server.get_json(&format!("/api/actors?{range}&country=KOR"))?;
     let codes: Vec<&str> = actors["rows"]
         .as_array()
@@ -75,6 +108,15 @@ async fn api_rejects_bad_parameters_with_400_naming_them() -> anyhow::Result<()>
         ("/api/dlq?colour=red", "query"),
         ("/api/events/bad%20id", "id"),
         ("/charts/timeline.svg?to=someday", "to"),
+        ("/api/dyads/daily?limit=5000", "limit"),
+        ("/api/dyads/daily?from=2024-01-01&to=2025-06-01", "to"),
+        // One extreme end: refused before the default range is computed from it.
+        ("/api/events/daily?from=%2B262142-12-31", "from"),
+        ("/api/dyads?to=%2B262143-12-31", "to"),
+        ("/api/events?to=-262143-01-01", "to"),
+        ("/api/stories?from=1899-12-31", "from"),
+        ("/charts/timeline.svg?from=2201-01-01", "from"),
+        ("/api/dyads/daily?from=%2B262142-12-31", "from"),
     ] {
         let (status, body) = server.get(path)?;
         assert_eq!(status, 400, "{path}: {body}");
@@ -95,6 +137,12 @@ async fn api_rejects_bad_parameters_with_400_naming_them() -> anyhow::Result<()>
     let (status, body) = server.get("/?quad_class=9")?;
     assert_eq!(status, 400);
     assert!(body.contains("Invalid quad_class"), "{body}");
+    let (status, body) = server.get("/?from=%2B262142-12-31")?;
+    assert_eq!(status, 400);
+    assert!(body.contains("Invalid from"), "{body}");
+    // The server is still up after all of these.
+    let (status, _) = server.get("/api/dlq")?;
+    assert_eq!(status, 200);
     drop(server);
     db.drop_db().await
 }
@@ -183,4 +231,79 @@ async fn serve_and_cli_work_as_an_analyst_login() -> anyhow::Result<()> {
         .execute(&mut conn)
         .await?;
     result
+}
+
+#[tokio::test]
+async fn a_failing_query_answers_500_without_sql_details_and_logs_them() -> anyhow::Result<()> {
+    let db = fixture_db().await?;
+    let server = Server::start(&db.url)?;
+    // Break one view under the running server (as a botched migration or a revoked grant
+    // would): its queries now fail in Postgres.
+    sqlx::query("DROP VIEW report_duplicates_daily")
+        .execute(&db.pool)
+        .await?;
+    let leaks = [
+        "report_duplicates_daily",
+        "relation",
+        "does not exist",
+        "SELECT",
+        "database",
+    ];
+    let (status, body) = server.get("/api/duplicates?from=2024-06-19&to=2024-06-21")?;
+    assert_eq!(status, 500, "{body}");
+    let error: serde_json::Value = serde_json::from_str(&body)?;
+    assert_eq!(
+        error["error"],
+        newsflow_report::server::INTERNAL_ERROR_MESSAGE,
+        "{body}"
+    );
+    assert!(!leaks.iter().any(|l| body.contains(l)), "{body}");
+    // The HTML page, which reads the view too, says the same.
+    let (status, page) = server.get("/?from=2024-06-19&to=2024-06-21")?;
+    assert_eq!(status, 500);
+    assert!(page.contains("the server log has the details"), "{page}");
+    assert!(!leaks.iter().any(|l| page.contains(l)), "{page}");
+    // Other reports still answer, and the operator finds the cause in the log.
+    let dyads = server.get_json("/api/dyads?from=2024-06-19&to=2024-06-21")?;
+    assert_eq!(dyads["rows"][0]["source_code"], "RUSGOV");
+    let log = server.service.log_text();
+    assert!(
+        log.contains("report query failed") && log.contains("report_duplicates_daily"),
+        "{log}"
+    );
+    drop(server);
+    db.drop_db().await
+}
+
+#[tokio::test]
+async fn the_html_page_applies_the_story_filter_to_its_stories_table() -> anyhow::Result<()> {
+    let db = fixture_db().await?;
+    let server = Server::start(&db.url)?;
+    let stories_section = |page: &str| -> String {
+        page.split("<section id=\"stories\">")
+            .nth(1)
+            .and_then(|s| s.split("</section>").next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (status, all) = server.get("/?from=2024-06-19&to=2024-06-21")?;
+    assert_eq!(status, 200);
+    assert!(stories_section(&all).contains("(2 rows)"), "{all}");
+    let (status, one) = server.get("/?from=2024-06-19&to=2024-06-21&story=2")?;
+    assert_eq!(status, 200);
+    let section = stories_section(&one);
+    assert!(section.contains("(1 rows)"), "{section}");
+    assert!(section.contains("Blinken in Seoul"), "{section}");
+    assert!(!section.contains("Putin and Kim"), "{section}");
+    // The events table uses the same story: story 2's four events (one is outside the range).
+    let events = one
+        .split("<section id=\"events\">")
+        .nth(1)
+        .and_then(|s| s.split("</section>").next())
+        .unwrap_or_default();
+    assert!(events.contains("(3 rows)"), "{events}");
+    // The form keeps the story.
+    assert!(one.contains("name=\"story\" value=\"2\""), "{one}");
+    drop(server);
+    db.drop_db().await
 }

@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{ARTILLERY, SANCTIONS, TALKS, TREATY, VISIT, fixture_db, png_stats, run, run_json};
+use common::{
+    ARTILLERY, CRITICISM, SANCTIONS, TALKS, TREATY, VISIT, fixture_db, png_stats, run, run_json,
+};
 use newsflow_report::gdelt::gdelt_event_id;
 use serde_json::{Value, json};
 
@@ -149,13 +151,15 @@ async fn dyads_actors_and_events_return_the_known_rows() -> anyhow::Result<()> {
     let events = run_json(&db.url, &["events", "--format", "json"])?;
     assert_eq!(events.as_array().map(Vec::len), Some(6));
     assert_eq!(events[0]["event_id"], TREATY);
+    // Story 2's events: the two first reported in it (talks, criticism) and the two its
+    // article mentions as well (sanctions, the May artillery fire), as report_stories counts.
     let story2 = run_json(&db.url, &["events", "--story", "2", "--format", "json"])?;
-    let ids: Vec<&str> = story2
+    let mut ids: Vec<&str> = story2
         .as_array()
         .map(|a| a.iter().filter_map(|r| r["event_id"].as_str()).collect())
         .unwrap_or_default();
-    assert_eq!(ids.len(), 2);
-    assert!(ids.contains(&TALKS));
+    ids.sort_unstable();
+    assert_eq!(ids, [TALKS, CRITICISM, SANCTIONS, ARTILLERY]);
     let sanctions = run_json(
         &db.url,
         &[
@@ -163,6 +167,181 @@ async fn dyads_actors_and_events_return_the_known_rows() -> anyhow::Result<()> {
         ],
     )?;
     assert_eq!(sanctions[0]["event_id"], SANCTIONS);
+    db.drop_db().await
+}
+
+#[tokio::test]
+async fn story_filter_matches_the_events_report_stories_counts() -> anyhow::Result<()> {
+    let db = fixture_db().await?;
+    let stories: Vec<(i64, Vec<String>)> =
+        sqlx::query_as("SELECT story_id, event_ids FROM report_stories ORDER BY story_id")
+            .fetch_all(&db.pool)
+            .await?;
+    assert_eq!(stories.len(), 2);
+    for (story, expected) in stories {
+        let s = story.to_string();
+        let events = run_json(&db.url, &["events", "--story", &s, "--format", "json"])?;
+        let mut ids: Vec<String> = events
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r["event_id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ids.sort();
+        assert_eq!(ids, expected, "story {story}");
+        // The aggregates count the same events.
+        let daily = run_json(
+            &db.url,
+            &["events-daily", "--story", &s, "--format", "json"],
+        )?;
+        let counted: i64 = daily
+            .as_array()
+            .map(|a| a.iter().filter_map(|r| r["events"].as_i64()).sum())
+            .unwrap_or_default();
+        assert_eq!(counted, i64::try_from(expected.len())?, "story {story}");
+    }
+    // Dyads and actors of story 1: the two Russia → North Korea events.
+    let dyads = run_json(&db.url, &["dyads", "--story", "1", "--format", "json"])?;
+    assert_eq!(
+        codes(&dyads, "source_code", "target_code"),
+        ["RUSGOV>PRKGOV"]
+    );
+    assert_eq!(dyads[0]["events"], 2);
+    let actors = run_json(&db.url, &["actors", "--story", "1", "--format", "json"])?;
+    assert_eq!(
+        codes(&actors, "actor_code", "actor_country"),
+        ["PRKGOV>PRK", "RUSGOV>RUS"]
+    );
+    // A story nobody wrote has no events.
+    let none = run_json(&db.url, &["events", "--story", "99", "--format", "json"])?;
+    assert_eq!(none, json!([]));
+    db.drop_db().await
+}
+
+#[tokio::test]
+async fn dyads_daily_is_the_dyads_over_time() -> anyhow::Result<()> {
+    let db = fixture_db().await?;
+    let range = [
+        "--from",
+        "2024-06-19",
+        "--to",
+        "2024-06-21",
+        "--format",
+        "json",
+    ];
+    let rows = run_json(&db.url, &[&["dyads-daily"][..], &range].concat())?;
+    assert_eq!(
+        as_floats(rows),
+        as_floats(json!([
+            {"day": "2024-06-19", "source_code": "RUSGOV", "source_name": "Vladimir Putin",
+             "target_code": "PRKGOV", "target_name": "Kim Jong Un", "events": 2, "mentions": 5,
+             "mean_goldstein": 4.95, "cooperative_events": 2, "conflictual_events": 0},
+            {"day": "2024-06-20", "source_code": "KORGOV", "source_name": "South Korea",
+             "target_code": "RUSGOV", "target_name": "Russia", "events": 1, "mentions": 1,
+             "mean_goldstein": -2.0, "cooperative_events": 0, "conflictual_events": 1},
+            {"day": "2024-06-20", "source_code": "USAGOV", "source_name": "Antony Blinken",
+             "target_code": "KORGOV", "target_name": "South Korea", "events": 1, "mentions": 1,
+             "mean_goldstein": 1.0, "cooperative_events": 1, "conflictual_events": 0},
+            {"day": "2024-06-21", "source_code": "USAGOV", "source_name": "United States",
+             "target_code": "PRKGOV", "target_name": "North Korea", "events": 1, "mentions": 1,
+             "mean_goldstein": -8.0, "cooperative_events": 0, "conflictual_events": 1},
+        ]))
+    );
+
+    // Unfiltered, it is the view.
+    let all = run_json(&db.url, &["dyads-daily", "--format", "json"])?;
+    let view: Vec<(String,)> = sqlx::query_as(
+        "SELECT json_build_object('day', day, 'source_code', source_code, \
+                'source_name', source_name, 'target_code', target_code, \
+                'target_name', target_name, 'events', events, 'mentions', mentions, \
+                'mean_goldstein', mean_goldstein, 'cooperative_events', cooperative_events, \
+                'conflictual_events', conflictual_events)::text \
+         FROM report_dyads_daily ORDER BY day, events DESC, mentions DESC, source_code, target_code",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let view: Vec<Value> = view
+        .iter()
+        .map(|(t,)| serde_json::from_str(t))
+        .collect::<Result<_, _>>()?;
+    assert_eq!(as_floats(all), as_floats(Value::Array(view)));
+
+    // The event filters and the limit apply.
+    let conflict = run_json(
+        &db.url,
+        &[&["dyads-daily", "--quad-class", "4"][..], &range].concat(),
+    )?;
+    assert_eq!(
+        codes(&conflict, "source_code", "target_code"),
+        ["USAGOV>PRKGOV"]
+    );
+    assert_eq!(conflict[0]["day"], "2024-06-21");
+    let story2 = run_json(
+        &db.url,
+        &[&["dyads-daily", "--story", "2"][..], &range].concat(),
+    )?;
+    assert_eq!(
+        codes(&story2, "source_code", "target_code"),
+        ["KORGOV>RUSGOV", "USAGOV>KORGOV", "USAGOV>PRKGOV"]
+    );
+    let usa = run_json(
+        &db.url,
+        &[&["dyads-daily", "--actor", "USA"][..], &range].concat(),
+    )?;
+    assert_eq!(
+        codes(&usa, "day", "target_code"),
+        ["2024-06-20>KORGOV", "2024-06-21>PRKGOV"]
+    );
+    let first = run_json(
+        &db.url,
+        &[&["dyads-daily", "--limit", "2"][..], &range].concat(),
+    )?;
+    assert_eq!(
+        codes(&first, "day", "source_code"),
+        ["2024-06-19>RUSGOV", "2024-06-20>KORGOV"]
+    );
+
+    // CSV and the table.
+    let out = run(
+        &db.url,
+        &[
+            "dyads-daily",
+            "--from",
+            "2024-06-19",
+            "--to",
+            "2024-06-19",
+            "--format",
+            "csv",
+        ],
+    )?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout)?,
+        "day,source_code,source_name,target_code,target_name,events,mentions,mean_goldstein,cooperative,conflictual\n\
+         2024-06-19,RUSGOV,Vladimir Putin,PRKGOV,Kim Jong Un,2,5,4.95,2,0\n"
+    );
+    let out = run(
+        &db.url,
+        &["dyads-daily", "--from", "2024-06-20", "--to", "2024-06-20"],
+    )?;
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout)?;
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("day         source_code  source_name"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("2024-06-20  KORGOV       South Korea"),
+        "{text}"
+    );
+    assert_eq!(lines.last().copied(), Some("(2 rows)"));
     db.drop_db().await
 }
 
@@ -300,6 +479,33 @@ async fn bad_filters_exit_2_and_name_the_flag() -> anyhow::Result<()> {
         (vec!["events", "--limit", "0"], "--limit"),
         (vec!["events", "--limit", "10001"], "--limit"),
         (vec!["stories", "--from", "yesterday"], "--from"),
+        // Dates outside 1900-2200, with only one end given, are refused before any
+        // arithmetic on them.
+        (vec!["events", "--from", "+262142-12-31"], "--from"),
+        (vec!["dyads-daily", "--to", "+262143-12-31"], "--to"),
+        (
+            vec![
+                "chart",
+                "timeline",
+                "--out",
+                "/tmp/x.svg",
+                "--from",
+                "1899-12-31",
+            ],
+            "--from",
+        ),
+        (
+            vec![
+                "export-gdelt",
+                "--from",
+                "+262143-12-31",
+                "--to",
+                "+262143-12-31",
+                "--out-dir",
+                "/tmp",
+            ],
+            "--from",
+        ),
         (
             vec![
                 "export-gdelt",
@@ -411,11 +617,15 @@ async fn gdelt_export_has_61_and_16_columns_with_the_known_values() -> anyhow::R
         (34, ""),
         (35, ""),
         (43, ""),
+        // ActionGeo: a city (type 4), FIPS 10-4 country code as GDELT writes it (KN, not PRK).
         (51, "4"),
-        (52, "Pyongyang"),
-        (53, "PRK"),
+        (52, "Pyongyang, North Korea"),
+        (53, "KN"),
+        (54, ""),
+        (55, ""),
         (56, "39.0392"),
         (57, "125.7625"),
+        (58, ""),
         (59, "20240619030000"),
         (60, "https://apnews.com/article/russia-north-korea-treaty"),
     ];
@@ -481,12 +691,56 @@ async fn gdelt_export_has_61_and_16_columns_with_the_known_values() -> anyhow::R
         .find(|r| r[4] == "yahoo.com")
         .ok_or_else(|| anyhow::anyhow!("syndicated mention missing"))?;
     assert_eq!(copy[8], "-1", "no target: GDELT's -1 offset");
+    // Seoul is South Korea: KS.
+    let june20 = read("20240620000000.export.CSV")?;
+    assert!(
+        june20
+            .iter()
+            .all(|r| r[51..54] == ["4", "Seoul, South Korea", "KS"])
+    );
     // Out of range: the May artillery fire is not exported.
     let all: String = files
         .iter()
         .map(|f| std::fs::read_to_string(dir.join(f)).unwrap_or_default())
         .collect();
     assert!(!all.contains(&gdelt_event_id(ARTILLERY).to_string()));
+    std::fs::remove_dir_all(&dir)?;
+
+    // The artillery fire is located in North Korea only: a country-level place (type 1) with
+    // GDELT's country conventions (FIPS code as ADM1Code and FeatureID, the centroid).
+    let out = run(
+        &db.url,
+        &[
+            "export-gdelt",
+            "--from",
+            "2024-05-30",
+            "--to",
+            "2024-05-30",
+            "--out-dir",
+            &dir_str,
+        ],
+    )?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let may = read("20240530000000.export.CSV")?;
+    assert_eq!(may.len(), 1);
+    assert_eq!(
+        may[0][51..59],
+        [
+            "1",
+            "North Korea",
+            "KN",
+            "KN",
+            "",
+            "40.3000",
+            "127.5000",
+            "KN"
+        ]
+    );
+    assert_eq!(may[0][15], "", "no target");
     std::fs::remove_dir_all(&dir)?;
     db.drop_db().await
 }

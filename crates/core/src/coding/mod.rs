@@ -5,7 +5,7 @@
 //! data/actors ([`actors`]), verb patterns against data/verbs ([`verbs`]), source/target
 //! from the sentence structure (subject before the pattern, object after it, passive
 //! "by" agents, compound subjects), negation/hedging filters, date expressions
-//! ([`dates`]) and places ([`places`]).
+//! ([`dates`]) and places ([`places`]; their FIPS 10-4 codes for GDELT in [`fips`]).
 //!
 //! Choices worth knowing:
 //! * The title, when present, is sentence 0 and its offsets are relative to the title;
@@ -39,6 +39,7 @@ pub mod actors;
 pub mod dates;
 pub mod dict;
 pub mod eval;
+pub mod fips;
 pub mod places;
 pub mod text;
 pub mod verbs;
