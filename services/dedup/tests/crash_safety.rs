@@ -107,7 +107,6 @@ async fn sigkill_mid_stream_loses_and_duplicates_nothing() -> anyhow::Result<()>
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "timing-dependent on the local broker's rebalance (one replica may drain the backlog first); run with --run-ignored all"]
 async fn two_replicas_give_the_same_result_as_one() -> anyhow::Result<()> {
     let (articles, truth) = synthetic(13, 2000, 200);
 
@@ -117,14 +116,21 @@ async fn two_replicas_give_the_same_result_as_one() -> anyhow::Result<()> {
 
     let two = Stack::new(4).await?;
     // Small batches so the two replicas' transactions interleave and race on duplicates.
-    let batches = [("NEWSFLOW_BATCH_SIZE", "25".to_owned())];
-    let mut a = two.start(&batches)?;
-    let mut b = two.start(&batches)?;
+    // Static members, as an orchestrator runs them: the group settles once, with both.
+    let replica = |name: &str| {
+        [
+            ("NEWSFLOW_BATCH_SIZE", "25".to_owned()),
+            ("NEWSFLOW_INSTANCE_ID", format!("dedup-{name}")),
+        ]
+    };
+    let mut a = two.start(&replica("a"))?;
+    let mut b = two.start(&replica("b"))?;
     // The backlog goes in once both hold partitions (each reports lag only for partitions it
-    // holds): produced earlier, one replica can drain it before the group rebalances.
+    // holds): produced earlier, one replica can drain it before the group rebalances. The
+    // local broker can hold a rebalance open for minutes.
     for service in [&a, &b] {
         let admin = service.admin;
-        eventually(Duration::from_secs(120), || async move {
+        eventually(Duration::from_secs(360), || async move {
             let (_, metrics) = newsflow_testkit::http_get(admin, "/metrics")?;
             Ok(metrics
                 .lines()
@@ -155,17 +161,16 @@ async fn two_replicas_give_the_same_result_as_one() -> anyhow::Result<()> {
         (o1 - o2).abs() <= 10,
         "originals: one replica {o1}, two replicas {o2}"
     );
-    assert!((s1.precision - s2.precision).abs() < 0.01 && (s1.recall - s2.recall).abs() < 0.01);
+    // Recall over light edits and truncations moves with arrival order (0.945-0.957 over
+    // runs of one replica alone), so the two runs agree within that spread, not to the digit.
+    assert!((s1.precision - s2.precision).abs() < 0.01 && (s1.recall - s2.recall).abs() < 0.02);
     assert!(s2.precision >= 0.98 && s2.recall >= 0.93);
 
-    // Racing copies of one story in different partitions still leave exactly one original.
-    let is_original: HashMap<&str, bool> = rows_two
-        .iter()
-        .map(|(id, of)| (id.as_str(), of.is_none()))
-        .collect();
+    // Racing copies of one story in different partitions still leave exactly one original,
+    // as with one replica.
     // Strong copies (exact reposts, syndicated) are certain matches: however the replicas
-    // raced, at most one of a story's root and strong copies is an original, and every story
-    // keeps at least one original.
+    // raced, at most one of a story's root and strong copies is an original (none when a
+    // light edit of it arrived first and became the original), and every story keeps one.
     let mut strong: HashMap<&str, Vec<&str>> = HashMap::new();
     let mut all: HashMap<&str, Vec<&str>> = HashMap::new();
     for t in &truth {
@@ -177,22 +182,28 @@ async fn two_replicas_give_the_same_result_as_one() -> anyhow::Result<()> {
             strong.entry(root).or_default().push(&t.id);
         }
     }
-    let originals_in = |members: &[&str]| {
-        members
+    for (run, rows) in [("one replica", &rows_one), ("two replicas", &rows_two)] {
+        let is_original: HashMap<&str, bool> = rows
             .iter()
-            .filter(|m| is_original.get(**m).copied().unwrap_or(false))
-            .count()
-    };
-    for (root, members) in &strong {
-        let n = originals_in(members);
-        assert!(
-            n <= 1,
-            "story of {root} has {n} originals among {members:?}"
-        );
-        assert!(
-            originals_in(&all[root]) >= 1,
-            "story of {root} lost its original"
-        );
+            .map(|(id, of)| (id.as_str(), of.is_none()))
+            .collect();
+        let originals_in = |members: &[&str]| {
+            members
+                .iter()
+                .filter(|m| is_original.get(**m).copied().unwrap_or(false))
+                .count()
+        };
+        for (root, members) in &strong {
+            let n = originals_in(members);
+            assert!(
+                n <= 1,
+                "{run}: story of {root} has {n} originals among {members:?}"
+            );
+            assert!(
+                originals_in(&all[root]) >= 1,
+                "{run}: story of {root} lost its original"
+            );
+        }
     }
     // The work was shared.
     for (name, service) in [("a", &a), ("b", &b)] {
