@@ -44,17 +44,18 @@ fn ev(s: &str, t: &str, c: &str, date: &str) -> (String, String, String, String)
 
 #[test]
 fn time_bounded_roles_follow_the_event_date() {
-    // Blinken was Secretary of State 2021-01-26..2025-01-20.
+    // Blinken was Secretary of State 2021-01-26..2025-01-20. (A meeting is symmetric:
+    // source and target in canonical order, CHN before USA.)
     assert_eq!(
         events(
             "Antony Blinken met Chinese Foreign Minister Wang Yi.",
             "2023-06-19"
         ),
-        vec![ev("USAGOV", "CHNGOV", "040", "2023-06-19")]
+        vec![ev("CHNGOV", "USAGOV", "040", "2023-06-19")]
     );
     assert_eq!(
         events("Antony Blinken met Wang Yi.", "2025-06-19"),
-        vec![ev("USAELI", "CHNGOV", "040", "2025-06-19")]
+        vec![ev("CHNGOV", "USAELI", "040", "2025-06-19")]
     );
     // Trump: out of office between his two terms, coded by the event date, not the publication.
     assert_eq!(
@@ -147,7 +148,7 @@ fn unknown_people_and_ambiguous_surnames_stay_uncoded() {
             "Kim Jong Un greeted the crowd. Putin met Kim on Wednesday.",
             "2024-06-19"
         ),
-        vec![ev("RUSGOV", "PRKGOV", "040", "2024-06-19")]
+        vec![ev("PRKGOV", "RUSGOV", "040", "2024-06-19")]
     );
 }
 
@@ -182,16 +183,21 @@ fn direction_passive_and_compounds() {
             "The treaty was signed by Putin and Kim Jong Un.",
             "2024-06-19"
         ),
-        vec![
-            ev("RUSGOV", "PRKGOV", "057", "2024-06-19"),
-            ev("PRKGOV", "RUSGOV", "057", "2024-06-19")
-        ]
+        vec![ev("PRKGOV", "RUSGOV", "057", "2024-06-19")]
     );
     assert_eq!(
         events("France and Germany criticized Israel.", "2024-01-05"),
         vec![
             ev("FRA", "ISR", "111", "2024-01-05"),
             ev("DEU", "ISR", "111", "2024-01-05")
+        ]
+    );
+    // Mutual acts: a compound subject with no other target acted on each other.
+    assert_eq!(
+        events("Russia and Ukraine exchanged prisoners.", "2024-01-05"),
+        vec![
+            ev("RUS", "UKR", "084", "2024-01-05"),
+            ev("UKR", "RUS", "084", "2024-01-05")
         ]
     );
     // Reported speech: the statement, and the reported act when asserted.
@@ -212,6 +218,71 @@ fn direction_passive_and_compounds() {
             ev("RUSGOV", "USA", "111", "2024-06-19"),
             ev("RUSGOV", "PRK", "052", "2024-06-19")
         ]
+    );
+}
+
+/// The actor's text in its sentence, from the mention's offsets.
+fn actor_text(m: &Mention, a: &newsflow_core::coding::Actor) -> String {
+    m.sentence
+        .chars()
+        .skip(a.start)
+        .take(a.end - a.start)
+        .collect()
+}
+
+#[test]
+fn symmetric_acts_are_one_event_however_told() {
+    // Compound subject either way round, "with" either way round, passive: one event id,
+    // source and target in canonical order (PRK before RUS), offsets on each actor's text.
+    let mut ids = Vec::new();
+    for text in [
+        "Putin and Kim Jong Un signed a treaty.",
+        "Kim Jong Un and Putin signed a treaty.",
+        "Putin signed a treaty with Kim Jong Un.",
+        "Kim Jong Un signed a treaty with Putin.",
+        "The treaty was signed by Putin and Kim Jong Un.",
+    ] {
+        let m = code(text, "2024-06-19");
+        assert_eq!(m.len(), 1, "{text}: {m:#?}");
+        let m = &m[0];
+        assert_eq!(m.source.code, "PRKGOV", "{text}");
+        assert_eq!(actor_text(m, &m.source), "Kim Jong Un", "{text}");
+        let target = m.target.as_ref().expect("target");
+        assert_eq!(target.code, "RUSGOV", "{text}");
+        assert_eq!(actor_text(m, target), "Putin", "{text}");
+        ids.push(m.event_id());
+    }
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    // Three or more: one event per unordered pair.
+    let mut pairs: Vec<(String, String)> = code(
+        "The leaders of the United States, Japan and South Korea met at Camp David.",
+        "2023-08-18",
+    )
+    .into_iter()
+    .map(|m| (m.source.code, m.target.map(|t| t.code).unwrap_or_default()))
+    .collect();
+    pairs.sort();
+    assert_eq!(
+        pairs,
+        [
+            ("JPNGOV", "KORGOV"),
+            ("JPNGOV", "USAGOV"),
+            ("KORGOV", "USAGOV")
+        ]
+        .map(|(s, t)| (s.to_string(), t.to_string()))
+    );
+    // Directed acts keep their direction: two visits are two events.
+    let a = code("Japan visited India.", "2024-01-05");
+    let b = code("India visited Japan.", "2024-01-05");
+    assert_eq!(
+        (a[0].source.code.as_str(), b[0].source.code.as_str()),
+        ("JPN", "IND")
+    );
+    assert_ne!(a[0].event_id(), b[0].event_id());
+    // A pattern flagged `directed` keeps a symmetric code as told (SWE would sort first).
+    assert_eq!(
+        events("Turkey ratified Sweden's NATO membership.", "2024-01-05"),
+        vec![ev("TUR", "SWE", "057", "2024-01-05")]
     );
 }
 
@@ -314,13 +385,11 @@ fn offsets_point_into_the_text() {
         .take(first.sentence_end - first.sentence_start)
         .collect();
     assert_eq!(sentence, first.sentence);
-    let actor: String = first
-        .sentence
-        .chars()
-        .skip(first.source.start)
-        .take(first.source.end - first.source.start)
-        .collect();
-    assert_eq!(actor, "Russia");
+    // A signing is symmetric: canonical order puts North Korea (PRK) first, and each actor's
+    // offsets still point at its own words.
+    assert_eq!(actor_text(first, &first.source), "North Korea");
+    let target = first.target.as_ref().expect("target");
+    assert_eq!(actor_text(first, target), "Russia");
     assert_eq!(first.action_text, "signed a treaty");
     assert!(first.confidence > 0.0 && first.confidence <= 1.0);
 }

@@ -2,7 +2,10 @@
 //! are articles (`id`, `url`, `title`, `text` or `body`, `published_at`, `source`) or single
 //! sentences (`id`, `text`, `date`). Output: one JSON line per coded event mention, in input
 //! order; after each article's mentions, one `{"id", "story_id"}` line with the story it was
-//! assigned to. Inputs with no event produce no mention line.
+//! assigned to. Inputs with no event produce no mention line. A symmetric act (meet,
+//! negotiate, sign, cooperate: `data/verbs/cameo.tsv` pairing) is one line per pair of actors,
+//! `source`/`target` in canonical order (country codes sorted: "Russia and North Korea signed"
+//! → PRK → RUS), so every report of it carries the same `event_id`.
 
 use std::io::{BufRead, BufWriter, Write};
 use std::process::ExitCode;

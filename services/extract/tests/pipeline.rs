@@ -24,7 +24,8 @@ async fn seed_sample_becomes_merged_events_with_copies_counted() -> anyhow::Resu
     stack.wait_extracted(inputs.len() as i64).await?;
     let pool = &stack.db.pool;
 
-    // The treaty signing: one event per direction, dated 2024-06-19, its reports merged.
+    // The treaty signing: one event (a signing is symmetric, so every report of it has one
+    // event id whichever side it names first), dated 2024-06-19, its reports merged.
     let treaty: Vec<(String, String, Option<String>, i32, i32, i32)> = sqlx::query_as(
         "SELECT event_id, source_code, target_code, num_mentions, num_articles, num_sources FROM events
           WHERE cameo_code = '057' AND event_date = '2024-06-19'
@@ -33,16 +34,21 @@ async fn seed_sample_becomes_merged_events_with_copies_counted() -> anyhow::Resu
     .fetch_all(pool)
     .await?;
     println!("treaty events: {treaty:?}");
-    assert!(!treaty.is_empty(), "no treaty signing event");
-    for (_, _, _, mentions, articles, sources) in &treaty {
-        // Three reports in the seed, times the original and its two syndicated copies.
-        assert!(
-            *mentions >= 6,
-            "treaty reports not merged: {mentions} mentions"
-        );
-        assert_eq!(*articles, 3, "the syndicated copies count as articles");
-        assert_eq!(*sources, 3, "and as outlets");
-    }
+    assert_eq!(treaty.len(), 1, "one treaty signing event: {treaty:?}");
+    let (_, source, target, mentions, articles, sources) = &treaty[0];
+    // Canonical order of a symmetric event: North Korea (PRK) before Russia (RUS).
+    assert!(
+        source.starts_with("PRK") && target.as_deref().is_some_and(|t| t.starts_with("RUS")),
+        "canonical direction: {source} -> {target:?}"
+    );
+    // Three reports in the seed ("signed a new treaty", "was signed by Putin and Kim",
+    // "agreements signed on Wednesday"), times the original and its two syndicated copies.
+    assert_eq!(
+        *mentions, 9,
+        "treaty reports not merged: {mentions} mentions"
+    );
+    assert_eq!(*articles, 3, "the syndicated copies count as articles");
+    assert_eq!(*sources, 3, "and as outlets");
 
     // The seed and its copies are one story; the treaty events belong to it.
     let seed_stories: Vec<Option<i64>> =
@@ -120,16 +126,14 @@ async fn seed_sample_becomes_merged_events_with_copies_counted() -> anyhow::Resu
         latest.insert(e.event_id.clone(), e);
     }
     assert_eq!(latest.len() as i64, total_events, "every event published");
-    for (event_id, _, _, mentions, _, _) in &treaty {
-        let e = &latest[event_id];
-        assert_eq!(e.num_mentions, *mentions);
-        assert!(!e.evidence.is_empty() && e.evidence.len() <= 5);
-        assert!(
-            e.evidence
-                .iter()
-                .any(|ev| ev.url.as_deref().is_some_and(|u| u.contains("seed")))
-        );
-    }
+    let e = &latest[&treaty[0].0];
+    assert_eq!(e.num_mentions, *mentions);
+    assert!(!e.evidence.is_empty() && e.evidence.len() <= 5);
+    assert!(
+        e.evidence
+            .iter()
+            .any(|ev| ev.url.as_deref().is_some_and(|u| u.contains("seed")))
+    );
 
     // The analysts' reports over what the real pipeline stored.
     let report = |args: &[&str]| -> anyhow::Result<serde_json::Value> {
@@ -163,6 +167,7 @@ async fn seed_sample_becomes_merged_events_with_copies_counted() -> anyhow::Resu
     ])?
     .to_string();
     assert!(dyads.contains("PRK"), "{dyads}");
+    // Root 05 on the treaty day: the signing (one event) and Putin defending North Korea.
     let daily: i64 = sqlx::query_scalar(
         "SELECT coalesce(sum(events), 0)::bigint FROM report_events_daily WHERE day = '2024-06-19' AND root_code = 5",
     )

@@ -4,14 +4,17 @@
 //! A predicted mention is correct when its source code, target code (or both absent),
 //! root code and date equal an expected event of the same case (each expected event is
 //! matched at most once). Duplicate predictions of the same (source, target, code, date)
-//! within a case count once, as the event store would merge them.
+//! within a case count once, as the event store would merge them. When both the expected
+//! and the predicted code are symmetric ([`Pairing::Symmetric`]: meet, sign, …) source and
+//! target may be swapped: the coder puts them in canonical order, annotators as written, and
+//! one such event is annotated once per unordered pair.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{Coder, Document};
+use super::{Coder, Document, Pairing};
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub struct Expected {
@@ -125,12 +128,14 @@ pub fn evaluate(coder: &Coder, cases: &[EvalCase]) -> EvalReport {
             let root = root_of(&e.cameo);
             r.micro.expected += 1;
             r.per_root.entry(root).or_default().expected += 1;
+            let symmetric = coder.pairing(&e.cameo) == Pairing::Symmetric;
             let hit = pred.iter().enumerate().position(|(i, p)| {
-                !used[i]
-                    && p.0 == e.source
-                    && p.1 == e.target
-                    && root_of(&p.2) == root
-                    && p.3 == e.date
+                let same_pair = (p.0 == e.source && p.1 == e.target)
+                    || (symmetric
+                        && coder.pairing(&p.2) == Pairing::Symmetric
+                        && p.1.as_deref() == Some(e.source.as_str())
+                        && e.target.as_deref() == Some(p.0.as_str()));
+                !used[i] && same_pair && root_of(&p.2) == root && p.3 == e.date
             });
             match hit {
                 Some(i) => {

@@ -11,15 +11,25 @@
 //! * The title, when present, is sentence 0 and its offsets are relative to the title;
 //!   text sentences follow (numbered from 1 then) with char offsets into `Document::text`.
 //!   Actor and action offsets are char offsets inside the sentence.
-//! * Compound actors ("Russia and North Korea signed a treaty") with no other target yield
-//!   the pair in both directions (RUS→PRK and PRK→RUS), as GDELT/PETRARCH do.
+//! * Symmetric acts (data/verbs/cameo.tsv pairing `symmetric`: meet, talk, phone, negotiate,
+//!   restore ties, sign, cooperate) are one event per unordered pair, whoever the report
+//!   puts first: "Russia and North Korea signed a treaty", "Kim and Putin signed", "Putin
+//!   signed a treaty with Kim" and the passive "was signed by Putin and Kim" all give
+//!   PRK(GOV)→RUS(GOV) 057 and one event id. Canonical order: the actors' event-identity
+//!   codes ([`event_key_code`]) sorted, ties by full code, then name. Source and target are
+//!   swapped as whole [`Actor`]s, so their offsets still point at their own text. A compound
+//!   subject of three or more ("the leaders of China, Japan and South Korea met") gives one
+//!   event per unordered pair. A pattern flagged `directed` in data/verbs/verbs.tsv ("ratify")
+//!   keeps a symmetric code as told.
 //! * Statements (CAMEO 01x, "said") never take a target; the reported act in the
 //!   complement clause is coded separately when it is asserted.
 //! * Events are identified at country level ([`Mention::event_id`]): a person's or role's
 //!   code is reduced to its country (RUSGOV → RUS), so "Russia signed" and "Putin signed"
 //!   are the same event; organisation codes (IGOUNO) are kept whole.
-//! * Compound subjects pair up only for reciprocal codes (agree, meet, sign, cooperate,
-//!   exchange, clash, cut ties); otherwise each member acts on the target.
+//! * A compound subject with no other target pairs up only for symmetric codes (above) and
+//!   mutual ones (pairing `mutual`: intents to cooperate, prisoner exchanges, ceasefires,
+//!   cutting ties, clashes), which yield both directed pairs (each acted on the other);
+//!   otherwise each member acts on the target.
 //! * People are coded by the role they held on the event date (data/actors/people.tsv
 //!   periods; out of office = `<ISO>ELI`). A surname alone ("Kim") resolves only when one
 //!   dictionary person with it is named in full in the same document, or the surname is
@@ -54,6 +64,7 @@ use actors::{ActorDict, ActorSources, ActorSpan};
 use dates::DateExpr;
 use places::PlaceDict;
 use text::Tokens;
+pub use verbs::Pairing;
 use verbs::{VerbDict, VerbHit, VerbSources};
 
 /// Errors building a coder (dictionaries are validated at load time; coding never fails).
@@ -102,7 +113,8 @@ pub struct Place {
     pub lon: Option<f64>,
 }
 
-/// One coded event mention.
+/// One coded event mention. For symmetric codes ([`Pairing::Symmetric`]) source and target
+/// are in canonical order, not necessarily the order of the sentence.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Mention {
     pub sentence_no: usize,
@@ -448,9 +460,18 @@ impl Coder {
         self.version.clone()
     }
 
-    /// CAMEO code table (code, name, root, quad class, Goldstein, PLOVER).
+    /// CAMEO code table (code, name, root, quad class, Goldstein, PLOVER, pairing).
     pub fn cameo_table(&self) -> &[verbs::CameoInfo] {
         &self.verbs.cameo
+    }
+
+    /// How the participants of `cameo` pair up; unknown codes are directed.
+    pub fn pairing(&self, cameo: &str) -> Pairing {
+        self.verbs
+            .cameo_by_code
+            .get(cameo)
+            .and_then(|&c| self.verbs.info(c))
+            .map_or(Pairing::Directed, |i| i.pairing)
     }
 
     /// Every asserted event mention, in text order.
@@ -1048,6 +1069,11 @@ impl Coder {
             if sources.len() >= 2 {
                 targets.retain(|tg| !sources.iter().any(|s| s.code == tg.code));
             }
+            // A symmetric code told one way round by its pattern ("ratified") is directed.
+            let pairing = match info.pairing {
+                Pairing::Symmetric if v.directed => Pairing::Mutual,
+                p => p,
+            };
             let mut pairs: Vec<(Actor, Option<Actor>)> = Vec::new();
             if !targets.is_empty() {
                 for s in &sources {
@@ -1055,10 +1081,17 @@ impl Coder {
                         pairs.push((s.clone(), Some(tg.clone())));
                     }
                 }
-            } else if sources.len() >= 2 && reciprocal(&info.code) {
-                for s in &sources {
-                    for tg in &sources {
-                        if s.start != tg.start {
+            } else if sources.len() >= 2 && pairing != Pairing::Directed {
+                // "A and B met": each unordered pair once when symmetric, both directed
+                // pairs when mutual ("A and B exchanged prisoners").
+                for (i, s) in sources.iter().enumerate() {
+                    for (j, tg) in sources.iter().enumerate() {
+                        let wanted = if pairing == Pairing::Symmetric {
+                            i < j
+                        } else {
+                            i != j
+                        };
+                        if wanted && s.start != tg.start {
                             pairs.push((s.clone(), Some(tg.clone())));
                         }
                     }
@@ -1068,6 +1101,27 @@ impl Coder {
                 for s in &sources {
                     pairs.push((s.clone(), None));
                 }
+            }
+            if pairing == Pairing::Symmetric {
+                // Canonical direction: "Putin signed with Kim" and "Kim and Putin signed" are
+                // one event. Each actor keeps its own offsets, so they still point at its text.
+                let mut canonical: Vec<(Actor, Option<Actor>)> = Vec::with_capacity(pairs.len());
+                for (s, tg) in pairs {
+                    let (s, tg) = match tg {
+                        Some(tg) if canonical_before(&tg, &s) => (tg, Some(s)),
+                        tg => (s, tg),
+                    };
+                    let same = |(a, b): &(Actor, Option<Actor>)| {
+                        a.code == s.code
+                            && a.name == s.name
+                            && b.as_ref().map(|b| (&b.code, &b.name))
+                                == tg.as_ref().map(|t| (&t.code, &t.name))
+                    };
+                    if !canonical.iter().any(same) {
+                        canonical.push((s, tg));
+                    }
+                }
+                pairs = canonical;
             }
             let conf = (base + spec + 0.15 * target_found_by).min(1.0f32);
             for (s, tg) in pairs {
@@ -1187,13 +1241,19 @@ struct SentCtx<'a> {
     prev_person: Option<&'a Actor>,
 }
 
-/// Codes where "A and B <verb>" with no other target means A and B acted on each other.
-fn reciprocal(code: &str) -> bool {
-    matches!(code.get(..2), Some("03" | "04" | "06"))
-        || matches!(
-            code,
-            "050" | "057" | "084" | "087" | "160" | "161" | "164" | "190" | "193"
+/// Canonical order of the two actors of a symmetric event: `a` comes first when its
+/// event-identity code ([`event_key_code`]: the country, else the whole code) sorts before
+/// `b`'s; ties by full code, then name, then position in the sentence.
+fn canonical_before(a: &Actor, b: &Actor) -> bool {
+    fn key(x: &Actor) -> (&str, &str, &str, usize) {
+        (
+            x.country.as_deref().unwrap_or(x.code.as_str()),
+            x.code.as_str(),
+            x.name.as_str(),
+            x.start,
         )
+    }
+    key(a) < key(b)
 }
 
 fn preceded_by_by(t: &Tokens, s: usize) -> bool {

@@ -5,12 +5,17 @@
 //! * the first word is a verb lemma and is inflected (sign → signs/signed/signing) unless
 //!   the pattern starts with `=` (a nominal pattern such as `=invasion of`);
 //! * `a|b` is a choice of words at one position; `...` is a gap of up to 5 words;
-//! * target `none` means the pattern never takes a target (statements), default `obj`.
+//! * target `none` means the pattern never takes a target (statements), `req` that it is an
+//!   event only with a target, `directed` that a pattern of a symmetric code is told one way
+//!   round ("ratify", "train troops"); flags combine with `|`, default: nearest actor after.
+//!
+//! data/verbs/cameo.tsv gives each code its [`Pairing`] (column 6): how two participants
+//! named together, or one acting "with" the other, become events.
 
 use std::collections::HashMap;
 
 use super::CodingError;
-use super::dict::{Case, Hit, PhraseIndex, field, tsv_rows};
+use super::dict::{Case, Hit, PhraseIndex, field, list, tsv_rows};
 use super::text::{P_STOP, Tokens, normalize_phrase};
 
 pub const F_BASE: u8 = 1;
@@ -41,6 +46,20 @@ fn alts(word: &str) -> Alts {
     v
 }
 
+/// How the participants of a code pair up (cameo.tsv column 6: empty, `mutual`, `symmetric`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pairing {
+    /// Source acts on target: "France and Germany criticized Israel" is two events, each
+    /// member on the target; a compound subject with no target has no target.
+    Directed,
+    /// Directed, but "A and B <verb>" with no other target means each acted on the other:
+    /// both directed pairs ("Ukraine and Russia exchanged prisoners", "clashed").
+    Mutual,
+    /// One act shared by both sides: one event per unordered pair, source and target in
+    /// canonical order, however the report puts them ("A and B signed", "B signed with A").
+    Symmetric,
+}
+
 #[derive(Debug, Clone)]
 pub struct CameoInfo {
     pub code: String,
@@ -49,6 +68,7 @@ pub struct CameoInfo {
     pub quad: u8,
     pub goldstein: f32,
     pub plover: String,
+    pub pairing: Pairing,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +81,8 @@ struct Pattern {
     no_target: bool,
     /// Only an event when a target is found ("hosted X").
     needs_target: bool,
+    /// Told one way round although its code is symmetric ("ratified", "trained troops").
+    directed: bool,
 }
 
 /// A pattern found in a sentence.
@@ -77,6 +99,8 @@ pub struct VerbHit {
     pub noun: bool,
     pub no_target: bool,
     pub needs_target: bool,
+    /// The pattern is directed even if its code is symmetric (see [`Pairing`]).
+    pub directed: bool,
     /// Not an asserted act by form: infinitive ("to sign"), gerund after "of"/"about"/…
     pub nonfactual: bool,
     /// Literal words matched (pattern length without gaps): more specific patterns win.
@@ -219,6 +243,16 @@ impl VerbDict {
             if !(1..=20).contains(&root) || !(1..=4).contains(&quad) || plover.is_empty() {
                 return Err(bad());
             }
+            let pairing = match field(&row, 5) {
+                "" | "-" => Pairing::Directed,
+                "mutual" => Pairing::Mutual,
+                "symmetric" => Pairing::Symmetric,
+                other => {
+                    return Err(CodingError::Dictionary(format!(
+                        "cameo.tsv:{ln}: unknown pairing {other:?} (mutual, symmetric or empty)"
+                    )));
+                }
+            };
             cameo_by_code.insert(code.to_string(), cameo.len() as u16);
             cameo.push(CameoInfo {
                 code: code.to_string(),
@@ -227,6 +261,7 @@ impl VerbDict {
                 quad,
                 goldstein,
                 plover: plover.to_string(),
+                pairing,
             });
         }
         let mut irregular = HashMap::new();
@@ -266,13 +301,28 @@ impl VerbDict {
                     tail.push(seg.iter().map(|w| alts(w)).collect());
                 }
             }
+            let (mut no_target, mut needs_target, mut directed) = (false, false, false);
+            for flag in list(field(&row, 2)) {
+                match flag {
+                    "none" => no_target = true,
+                    "req" => needs_target = true,
+                    "directed" => directed = true,
+                    "obj" => {}
+                    other => {
+                        return Err(CodingError::Dictionary(format!(
+                            "verbs.tsv:{ln}: unknown target flag {other:?} (none, req, directed)"
+                        )));
+                    }
+                }
+            }
             let pid = patterns.len() as u32;
             patterns.push(Pattern {
                 cameo: ci,
                 tail,
                 noun,
-                no_target: field(&row, 2) == "none",
-                needs_target: field(&row, 2) == "req",
+                no_target,
+                needs_target,
+                directed,
             });
             // Head phrases: inflected first word x alternatives of the literal continuation.
             let firsts: Vec<(String, u8)> = if noun {
@@ -371,6 +421,7 @@ impl VerbDict {
                     noun: p.noun,
                     no_target: p.no_target,
                     needs_target: p.needs_target,
+                    directed: p.directed,
                     nonfactual: infinitive || gerund,
                     specificity: e - h.s - gaps,
                     gaps,
@@ -451,6 +502,29 @@ fn tail_before(t: &Tokens, head_s: usize, tail: &[Vec<Alts>]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pairing_and_target_flags_are_validated() {
+        let load = |cameo: &str, verbs: &str| {
+            VerbDict::load(&VerbSources {
+                cameo,
+                verbs,
+                irregular: "",
+            })
+        };
+        let dict = load(
+            "057\tSign\t1\t8.0\tAGREE\tsymmetric\n084\tRelease\t2\t7.0\tCONCEDE\tmutual\n111\tCriticize\t3\t-2.0\tACCUSE\n",
+            "057\tratify\tdirected\n057\tsign\n",
+        )
+        .expect("loads");
+        let pairing: Vec<Pairing> = dict.cameo.iter().map(|c| c.pairing).collect();
+        assert_eq!(
+            pairing,
+            [Pairing::Symmetric, Pairing::Mutual, Pairing::Directed]
+        );
+        assert!(load("057\tSign\t1\t8.0\tAGREE\tsometimes\n", "057\tsign\n").is_err());
+        assert!(load("057\tSign\t1\t8.0\tAGREE\n", "057\tsign\tsideways\n").is_err());
+    }
 
     #[test]
     fn inflections() {
