@@ -76,7 +76,7 @@ fn synthetic_stream_clusters_into_stories() {
     let joined = |r: &Row| r.reference.is_some_and(|i| rows[i].story == r.story);
     let copies = share(&|r| r.kind.is_duplicate(), &joined);
     assert!(
-        copies >= 0.9,
+        copies >= 0.95,
         "copies joined their original's story: {copies}"
     );
     let mut seen = std::collections::HashSet::new();
@@ -87,11 +87,13 @@ fn synthetic_stream_clusters_into_stories() {
         .filter(|(r, _)| r.kind == TruthKind::Original);
     let (n, new) = originals.fold((0, 0), |(n, k), (_, &o)| (n + 1, k + usize::from(o)));
     assert!(
-        new as f64 / n as f64 >= 0.9,
+        new as f64 / n as f64 >= 0.97,
         "originals opening a story: {new}/{n}"
     );
     let same_topic = share(&|r| r.kind == TruthKind::SameTopic, &joined);
-    assert!(same_topic >= 0.3, "same_topic joined: {same_topic}");
+    // 0.943 (33/35) at the default parameters; 0.629 before story signatures had facets
+    // and body terms.
+    assert!(same_topic >= 0.88, "same_topic joined: {same_topic}");
 }
 
 #[test]

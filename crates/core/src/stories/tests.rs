@@ -155,6 +155,41 @@ fn signature_holds_actors_places_entities_and_words() {
     assert!(!has("w", "the"));
     assert!(!has("w", "and"));
     assert!(!has("e", "russia and north korea"));
+    // A capitalised word inside a sentence is a name, not a word.
+    assert!(has("n", "kim"));
+    assert!(has("n", "pyongyang"));
+    assert!(!has("w", "kim"));
+    // Bigrams of adjacent content words; the event of the coded mention.
+    assert!(has("b", "mutual defence"));
+    assert!(has("b", "defence treaty"));
+    assert!(!has("b", "treaty pyongyang"));
+    assert!(has("k", "PRK|RUS|05"));
+}
+
+#[test]
+fn body_terms_count_when_repeated_and_title_case_keeps_words() {
+    let p = StoryParams {
+        max_terms: 4096,
+        ..StoryParams::default()
+    };
+    let lead = "Officials from both sides met again on Monday. ".repeat(6);
+    let text = format!("{lead}The grain deal covers grain exports. A banquet followed.");
+    let sig = signature(None, &text, &[], &p);
+    let has = |s: &Signature, k: &str, t: &str| s.terms.iter().any(|&(h, _)| h == term_hash(k, t));
+    assert!(has(&sig, "w", "official"), "lead words count once");
+    assert!(has(&sig, "w", "grain"), "a repeated body word counts");
+    assert!(!has(&sig, "w", "banquet"), "a body word seen once does not");
+    // In a Title Case headline capitals say nothing about names.
+    let titled = signature(
+        Some("Putin And Kim Sign Mutual Defence Treaty"),
+        "",
+        &[],
+        &p,
+    );
+    assert!(has(&titled, "w", "treaty"));
+    assert!(has(&titled, "w", "defence"));
+    let sentence = signature(Some("Putin and Kim sign a Treaty"), "", &[], &p);
+    assert!(!has(&sentence, "w", "treaty"));
 }
 
 #[test]
