@@ -5,5 +5,6 @@ pub mod article;
 pub mod coding;
 pub mod dedup;
 pub mod messages;
+pub mod shortlist;
 pub mod stories;
 pub mod synth;

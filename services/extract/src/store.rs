@@ -7,6 +7,7 @@ use newsflow_core::coding::Mention;
 use newsflow_core::messages::{
     ArticleMessage, EventActor, EventEvidence, EventMessage, EventPlace,
 };
+use newsflow_core::shortlist::{Posting, shortlist};
 use newsflow_core::stories::{
     Signature, StoryParams, StoryRef, Terms, assign_batch, term_from_db, term_to_db,
 };
@@ -424,7 +425,11 @@ pub async fn refresh_events(
 /// Candidate stories compared in full per article: those sharing the most term weight with
 /// it. Without the cut, every story in the window that shares one common term (a country)
 /// was fetched and compared, thousands per article on a busy day.
-const STORY_SHORTLIST: i64 = 32;
+const STORY_SHORTLIST: usize = 32;
+
+/// Stories fetched per term of a batch, the most recently seen first: all of a rare term's,
+/// a common term's latest (see `newsflow_core::shortlist`).
+const POSTINGS_PER_TERM: i64 = 64;
 
 /// When an article was published (or, failing that, ingested): its time in stories and events.
 pub fn seen_at(article: &ArticleMessage) -> DateTime<Utc> {
@@ -444,47 +449,73 @@ pub async fn assign_stories(
         return Ok(Vec::new());
     }
     let seen: Vec<DateTime<Utc>> = articles.iter().map(|(a, _)| seen_at(a)).collect();
-    let idx: Vec<i32> = (0..articles.len()).map(as_i32).collect();
-    // Term hashes are u64; Postgres bigint is signed, so they are stored bit-for-bit as i64.
-    let (term_idx, terms): (Vec<i32>, Vec<i64>) = articles
+    // Every distinct term of the batch, looked up once. Term hashes are u64; Postgres bigint
+    // is signed, so they are stored bit-for-bit as i64.
+    let mut terms: Vec<i64> = articles
         .iter()
-        .enumerate()
-        .flat_map(|(i, (_, sig))| {
-            sig.terms
-                .iter()
-                .map(move |(t, _)| (as_i32(i), term_to_db(*t)))
-        })
-        .unzip();
-    // Each article's shortlist: the stories in its window sharing the most term weight with it.
-    let shortlisted: Vec<(i32, i64)> = sqlx::query_as(
-        "WITH terms AS (SELECT * FROM unnest($3::int[], $4::bigint[]) AS t(idx, term))
-         SELECT i.idx, s.story_id
-           FROM unnest($1::int[], $2::timestamptz[]) AS i(idx, seen)
+        .flat_map(|(_, sig)| sig.terms.iter().map(|(t, _)| term_to_db(*t)))
+        .collect();
+    terms.sort_unstable();
+    terms.dedup();
+    let days = |d: i64| chrono::Days::new(u64::try_from(d).unwrap_or_default());
+    let first = seen
+        .iter()
+        .min()
+        .map(DateTime::date_naive)
+        .unwrap_or_default();
+    let last = seen
+        .iter()
+        .max()
+        .map(DateTime::date_naive)
+        .unwrap_or_default();
+    let from = first
+        .checked_sub_days(days(params.window_days))
+        .unwrap_or(first);
+    let to = last
+        .checked_add_days(days(params.window_days))
+        .unwrap_or(last);
+    // Posting lists capped per term (see `newsflow_core::shortlist`), in one statement.
+    let rows: Vec<(i64, i64, f32, NaiveDate)> = sqlx::query_as(
+        "SELECT t.term, c.story_id, c.weight, c.seen
+           FROM unnest($1::bigint[]) AS t(term)
            CROSS JOIN LATERAL (
-                SELECT c.story_id
-                  FROM story_terms c JOIN stories cs ON cs.id = c.story_id
-                 WHERE c.term IN (SELECT t.term FROM terms t WHERE t.idx = i.idx)
-                   AND cs.last_seen BETWEEN i.seen - make_interval(days => $5)
-                                        AND i.seen + make_interval(days => $5 + 1)
-                 GROUP BY c.story_id
-                 ORDER BY sum(c.weight) DESC, c.story_id
-                 LIMIT $6) s",
+                SELECT story_id, weight, seen FROM story_terms
+                 WHERE term = t.term AND seen BETWEEN $2 AND $3
+                 ORDER BY seen DESC, story_id DESC
+                 LIMIT $4) c",
     )
-    .bind(&idx)
-    .bind(&seen)
-    .bind(&term_idx)
     .bind(&terms)
-    .bind(i32::try_from(params.window_days).unwrap_or(i32::MAX))
-    .bind(STORY_SHORTLIST)
+    .bind(from)
+    .bind(to)
+    .bind(POSTINGS_PER_TERM)
     .fetch_all(&mut **tx)
     .await?;
-    let mut shortlists: Vec<Vec<i64>> = vec![Vec::new(); articles.len()];
-    for (i, story) in &shortlisted {
-        if let Some(list) = usize::try_from(*i).ok().and_then(|i| shortlists.get_mut(i)) {
-            list.push(*story);
-        }
+    let mut postings: HashMap<u64, Vec<Posting>> = HashMap::new();
+    for (term, story, weight, seen) in rows {
+        postings
+            .entry(term_from_db(term))
+            .or_default()
+            .push(Posting {
+                story,
+                weight,
+                seen,
+            });
     }
-    let mut wanted: Vec<i64> = shortlisted.iter().map(|(_, s)| *s).collect();
+    // Each article's shortlist: the stories in its window sharing the most term weight with it.
+    let shortlists: Vec<Vec<i64>> = articles
+        .iter()
+        .zip(&seen)
+        .map(|((_, sig), seen)| {
+            shortlist(
+                &sig.terms,
+                seen.date_naive(),
+                &postings,
+                params.window_days,
+                STORY_SHORTLIST,
+            )
+        })
+        .collect();
+    let mut wanted: Vec<i64> = shortlists.iter().flatten().copied().collect();
     wanted.sort_unstable();
     wanted.dedup();
     let rows: Vec<(i64, i64, f32, DateTime<Utc>)> = sqlx::query_as(

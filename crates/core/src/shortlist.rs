@@ -1,0 +1,84 @@
+//! Story shortlists: which stored stories each article of a batch is compared with in full,
+//! from capped posting lists (term → the stories most recently seen with it).
+//!
+//! The store fetches, once per batch, the posting list of every distinct term of the batch,
+//! each capped to the stories most recently seen with the term inside the batch's window. A
+//! rare term (a name, a place, a title word) returns all its stories; a common one (a
+//! country) only its most recent ones, which is what keeps the lookup bounded: uncapped, a
+//! country shared by thousands of stories made the shortlist query scan millions of rows per
+//! batch and capped extract at ~25 articles/s. Ranking by shared weight happens here.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+/// One stored story in a term's posting list.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Posting {
+    pub story: i64,
+    /// The story's weight for the term.
+    pub weight: f32,
+    /// The day the story was last seen.
+    pub seen: NaiveDate,
+}
+
+/// The `n` stories sharing the most term weight with an article whose `terms` (hashes) were
+/// seen on `seen`, among stories last seen within `window_days` of it; ties by story id.
+pub fn shortlist(
+    terms: &[(u64, f32)],
+    seen: NaiveDate,
+    postings: &HashMap<u64, Vec<Posting>>,
+    window_days: i64,
+    n: usize,
+) -> Vec<i64> {
+    let mut score: HashMap<i64, f32> = HashMap::new();
+    for (term, _) in terms {
+        for p in postings.get(term).map(Vec::as_slice).unwrap_or_default() {
+            if (p.seen - seen).num_days().abs() <= window_days {
+                *score.entry(p.story).or_default() += p.weight;
+            }
+        }
+    }
+    let mut ranked: Vec<(i64, f32)> = score.into_iter().collect();
+    ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.truncate(n);
+    ranked.into_iter().map(|(story, _)| story).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2024, 6, d).unwrap_or_default()
+    }
+
+    fn posting(story: i64, weight: f32, d: u32) -> Posting {
+        Posting {
+            story,
+            weight,
+            seen: day(d),
+        }
+    }
+
+    #[test]
+    fn ranks_by_shared_weight_within_the_window() {
+        let postings = HashMap::from([
+            (1, vec![posting(10, 0.5, 19), posting(11, 0.9, 19)]),
+            (2, vec![posting(10, 0.6, 18), posting(12, 2.0, 10)]),
+            (3, vec![posting(13, 0.2, 20)]),
+        ]);
+        let terms = [(1, 1.0), (2, 1.0), (3, 1.0), (4, 1.0)];
+        // Story 12 is out of the 3-day window; 10 shares two terms (1.1), 11 one (0.9).
+        assert_eq!(shortlist(&terms, day(19), &postings, 3, 10), [10, 11, 13]);
+        assert_eq!(shortlist(&terms, day(19), &postings, 3, 2), [10, 11]);
+        assert_eq!(shortlist(&terms, day(19), &postings, 20, 1), [12]);
+        assert!(shortlist(&[(9, 1.0)], day(19), &postings, 3, 5).is_empty());
+    }
+
+    #[test]
+    fn ties_break_by_story_id() {
+        let postings = HashMap::from([(1, vec![posting(7, 0.5, 1), posting(3, 0.5, 1)])]);
+        assert_eq!(shortlist(&[(1, 1.0)], day(1), &postings, 0, 5), [3, 7]);
+    }
+}
