@@ -1,8 +1,9 @@
 //! Story shortlists: which stored stories each article of a batch is compared with in full,
 //! from capped posting lists (term → the stories most recently seen with it).
 //!
-//! The store fetches, once per batch, the posting list of every distinct term of the batch,
-//! each capped to the stories most recently seen with the term inside the batch's window. A
+//! An article is looked up by its [`LOOKUP_TERMS`] heaviest terms. The store fetches, once
+//! per batch, the posting list of each distinct lookup term of the batch, capped to the
+//! stories most recently seen with the term inside the batch's window. A
 //! rare term (a name, a place, a title word) returns all its stories; a common one (a
 //! country) only its most recent ones, which is what keeps the lookup bounded: uncapped, a
 //! country shared by thousands of stories made the shortlist query scan millions of rows per
@@ -11,6 +12,27 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+
+/// Candidate stories compared in full per article: those sharing the most term weight with
+/// it. Without the cut, every story in the window that shares one common term (a country)
+/// was fetched and compared, thousands per article on a busy day.
+pub const SHORTLIST: usize = 32;
+
+/// Stories read per lookup term, the most recently seen first: all of a rare term's, a common
+/// term's latest.
+pub const POSTINGS_PER_TERM: usize = 32;
+
+/// Terms of an article used to find candidate stories: its heaviest ones carry most of any
+/// similarity, and each more term is another posting list to read.
+pub const LOOKUP_TERMS: usize = 24;
+
+/// The terms an article is looked up by: its [`LOOKUP_TERMS`] heaviest (ties by hash).
+pub fn lookup_terms(terms: &[(u64, f32)]) -> Vec<u64> {
+    let mut heaviest: Vec<(u64, f32)> = terms.to_vec();
+    heaviest.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    heaviest.truncate(LOOKUP_TERMS);
+    heaviest.into_iter().map(|(t, _)| t).collect()
+}
 
 /// One stored story in a term's posting list.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,8 +44,9 @@ pub struct Posting {
     pub seen: NaiveDate,
 }
 
-/// The `n` stories sharing the most term weight with an article whose `terms` (hashes) were
-/// seen on `seen`, among stories last seen within `window_days` of it; ties by story id.
+/// The `n` stories sharing the most term weight with an article whose `terms` were seen on
+/// `seen`, over its [`lookup_terms`], among stories last seen within `window_days` of it;
+/// ties by story id.
 pub fn shortlist(
     terms: &[(u64, f32)],
     seen: NaiveDate,
@@ -32,8 +55,8 @@ pub fn shortlist(
     n: usize,
 ) -> Vec<i64> {
     let mut score: HashMap<i64, f32> = HashMap::new();
-    for (term, _) in terms {
-        for p in postings.get(term).map(Vec::as_slice).unwrap_or_default() {
+    for term in lookup_terms(terms) {
+        for p in postings.get(&term).map(Vec::as_slice).unwrap_or_default() {
             if (p.seen - seen).num_days().abs() <= window_days {
                 *score.entry(p.story).or_default() += p.weight;
             }
@@ -74,6 +97,21 @@ mod tests {
         assert_eq!(shortlist(&terms, day(19), &postings, 3, 2), [10, 11]);
         assert_eq!(shortlist(&terms, day(19), &postings, 20, 1), [12]);
         assert!(shortlist(&[(9, 1.0)], day(19), &postings, 3, 5).is_empty());
+    }
+
+    #[test]
+    fn looks_up_by_the_heaviest_terms() {
+        let terms: Vec<(u64, f32)> = (0..40).map(|t| (t, t as f32)).collect();
+        let lookup = lookup_terms(&terms);
+        assert_eq!(lookup.len(), LOOKUP_TERMS);
+        assert_eq!(lookup[0], 39);
+        assert!(!lookup.contains(&0));
+        // A light term's stories do not count.
+        let postings = HashMap::from([
+            (0, vec![posting(5, 9.0, 1)]),
+            (39, vec![posting(6, 0.1, 1)]),
+        ]);
+        assert_eq!(shortlist(&terms, day(1), &postings, 0, 5), [6]);
     }
 
     #[test]

@@ -66,6 +66,7 @@ use std::sync::LazyLock;
 use chrono::NaiveDate;
 
 use crate::coding::Mention;
+use crate::shortlist::{POSTINGS_PER_TERM, Posting, SHORTLIST, lookup_terms, shortlist};
 
 /// Clustering parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -893,15 +894,40 @@ impl StoryIndex {
             self.newest = Some(published);
             self.expire(published);
         }
-        let mut ids: Vec<u64> = sig
-            .terms
-            .iter()
-            .filter_map(|(h, _)| self.postings.get(h))
-            .flatten()
-            .copied()
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
+        // The same shortlist as the extract service's store: capped posting lists of the
+        // article's lookup terms, ranked by shared weight.
+        let mut postings: HashMap<u64, Vec<Posting>> = HashMap::new();
+        for term in lookup_terms(&sig.terms) {
+            let mut list: Vec<Posting> = self
+                .postings
+                .get(&term)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|id| {
+                    let story = self.stories.get(id)?;
+                    let at = story.terms.binary_search_by_key(&term, |(h, _)| *h).ok()?;
+                    Some(Posting {
+                        story: i64::try_from(*id).ok()?,
+                        weight: story.terms[at].1,
+                        seen: story.last_seen,
+                    })
+                })
+                .collect();
+            list.sort_unstable_by(|a, b| b.seen.cmp(&a.seen).then(b.story.cmp(&a.story)));
+            list.truncate(POSTINGS_PER_TERM);
+            postings.insert(term, list);
+        }
+        let ids: Vec<u64> = shortlist(
+            &sig.terms,
+            published,
+            &postings,
+            self.params.window_days,
+            SHORTLIST,
+        )
+        .into_iter()
+        .filter_map(|id| u64::try_from(id).ok())
+        .collect();
         let candidates: Vec<Candidate<u64>> = ids
             .iter()
             .filter_map(|id| {

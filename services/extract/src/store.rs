@@ -7,7 +7,7 @@ use newsflow_core::coding::Mention;
 use newsflow_core::messages::{
     ArticleMessage, EventActor, EventEvidence, EventMessage, EventPlace,
 };
-use newsflow_core::shortlist::{Posting, shortlist};
+use newsflow_core::shortlist::{POSTINGS_PER_TERM, Posting, SHORTLIST, lookup_terms, shortlist};
 use newsflow_core::stories::{
     Signature, StoryParams, StoryRef, Terms, assign_batch, term_from_db, term_to_db,
 };
@@ -422,15 +422,6 @@ pub async fn refresh_events(
     Ok(events)
 }
 
-/// Candidate stories compared in full per article: those sharing the most term weight with
-/// it. Without the cut, every story in the window that shares one common term (a country)
-/// was fetched and compared, thousands per article on a busy day.
-const STORY_SHORTLIST: usize = 32;
-
-/// Stories fetched per term of a batch, the most recently seen first: all of a rare term's,
-/// a common term's latest (see `newsflow_core::shortlist`).
-const POSTINGS_PER_TERM: i64 = 64;
-
 /// When an article was published (or, failing that, ingested): its time in stories and events.
 pub fn seen_at(article: &ArticleMessage) -> DateTime<Utc> {
     article.published_at.unwrap_or(article.ingested_at)
@@ -449,11 +440,11 @@ pub async fn assign_stories(
         return Ok(Vec::new());
     }
     let seen: Vec<DateTime<Utc>> = articles.iter().map(|(a, _)| seen_at(a)).collect();
-    // Every distinct term of the batch, looked up once. Term hashes are u64; Postgres bigint
+    // Every distinct lookup term of the batch, looked up once. Term hashes are u64; Postgres bigint
     // is signed, so they are stored bit-for-bit as i64.
     let mut terms: Vec<i64> = articles
         .iter()
-        .flat_map(|(_, sig)| sig.terms.iter().map(|(t, _)| term_to_db(*t)))
+        .flat_map(|(_, sig)| lookup_terms(&sig.terms).into_iter().map(term_to_db))
         .collect();
     terms.sort_unstable();
     terms.dedup();
@@ -487,7 +478,7 @@ pub async fn assign_stories(
     .bind(&terms)
     .bind(from)
     .bind(to)
-    .bind(POSTINGS_PER_TERM)
+    .bind(i64::try_from(POSTINGS_PER_TERM).unwrap_or(i64::MAX))
     .fetch_all(&mut **tx)
     .await?;
     let mut postings: HashMap<u64, Vec<Posting>> = HashMap::new();
@@ -511,7 +502,7 @@ pub async fn assign_stories(
                 seen.date_naive(),
                 &postings,
                 params.window_days,
-                STORY_SHORTLIST,
+                SHORTLIST,
             )
         })
         .collect();
