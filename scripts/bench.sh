@@ -58,6 +58,10 @@ say "== 1. core logic, one thread"
 "$bin/examples/coding_bench" | tail -n 6 | tee -a "$work/summary.txt"
 
 export NEWSFLOW_BROKERS=$broker NEWSFLOW_LOG_FORMAT=json
+# Under full load the local broker answers group heartbeats late; with the services' 10 s
+# session timeout a member was evicted mid-run and the broker then held the rebalance for
+# minutes. 30 s rides that out (Apache Kafka's own default is 45 s).
+export NEWSFLOW_KAFKA_PROPERTIES=${NEWSFLOW_KAFKA_PROPERTIES:-session.timeout.ms=30000}
 export NEWSFLOW_INPUT_TOPIC=$run.raw NEWSFLOW_OUTPUT_TOPIC=$run.articles NEWSFLOW_ARTICLES_TOPIC=$run.articles
 export NEWSFLOW_DUPLICATES_TOPIC=$run.duplicates NEWSFLOW_DLQ_TOPIC=$run.dlq NEWSFLOW_EVENTS_TOPIC=$run.events
 "$bin/newsflow-feed" topics --partitions "$partitions" --topic "$run.limit" --topic "$NEWSFLOW_INPUT_TOPIC" \
