@@ -349,12 +349,16 @@ pub async fn refresh_events(
     .fetch_all(&mut **tx)
     .await?;
     let evidence: Vec<EvidenceRow> = sqlx::query_as(
-        "SELECT event_id, url, source, sentence_no, sentence, is_copy FROM (
-             SELECT m.event_id, a.url, m.source, m.sentence_no, m.sentence, m.is_copy,
-                    row_number() OVER (PARTITION BY m.event_id ORDER BY m.is_copy, m.id) AS n
-               FROM event_mention_versions m JOIN articles a ON a.id = m.article_id
-              WHERE m.event_id = ANY($1) AND m.coder_version = $2) x
-          WHERE n <= 5 ORDER BY event_id, n",
+        "SELECT e.event_id, a.url, m.source, m.sentence_no, m.sentence, m.is_copy
+           FROM unnest($1::text[]) AS e(event_id)
+           CROSS JOIN LATERAL (
+                SELECT m.article_id, m.source, m.sentence_no, m.sentence, m.is_copy, m.id
+                  FROM event_mention_versions m
+                 WHERE m.event_id = e.event_id AND m.coder_version = $2
+                 ORDER BY m.is_copy, m.id
+                 LIMIT 5) m
+           JOIN articles a ON a.id = m.article_id
+          ORDER BY e.event_id, m.is_copy, m.id",
     )
     .bind(event_ids)
     .bind(version)
