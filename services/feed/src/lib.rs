@@ -568,7 +568,20 @@ pub async fn produce_records(
     if !(args.rate >= 0.0 && args.rate.is_finite()) {
         bail!("--rate must be a non-negative number, got {}", args.rate);
     }
-    let producer: FutureProducer = kafka::producer(&args.kafka).context("creating the producer")?;
+    // A bulk load rides out a slow broker rather than dropping what it could not deliver in
+    // the services' 30 s: retried for up to 10 minutes (the idempotent producer neither
+    // duplicates nor reorders). An operator's own setting wins.
+    let mut kafka_args = args.kafka.clone();
+    if !kafka_args
+        .properties
+        .iter()
+        .any(|(k, _)| k == "message.timeout.ms")
+    {
+        kafka_args
+            .properties
+            .push(("message.timeout.ms".to_owned(), "600000".to_owned()));
+    }
+    let producer: FutureProducer = kafka::producer(&kafka_args).context("creating the producer")?;
     let total = messages.len() as u64;
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -612,7 +625,7 @@ pub async fn produce_records(
                 kafka_record = kafka_record.key(key.as_slice());
             }
             producer
-                .send(kafka_record, Duration::from_secs(60))
+                .send(kafka_record, Duration::from_secs(600))
                 .await
                 .map(|_| ())
                 .map_err(|(e, _)| e)
