@@ -107,7 +107,6 @@ async fn sigkill_mid_stream_loses_and_duplicates_nothing() -> anyhow::Result<()>
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "passes alone (4 of 4 runs), but beside the SIGKILL test the shared local broker's group coordinator holds both tests' rebalances for minutes; run with --run-ignored all"]
 async fn two_replicas_give_the_same_result_as_one() -> anyhow::Result<()> {
     let (articles, truth) = synthetic(13, 2000, 200);
 
