@@ -44,19 +44,20 @@ pub struct Posting {
     pub seen: NaiveDate,
 }
 
-/// The `n` stories sharing the most term weight with an article whose `terms` were seen on
-/// `seen`, over its [`lookup_terms`], among stories last seen within `window_days` of it;
-/// ties by story id.
+/// The `n` stories sharing the most term weight with an article seen on `seen`, over its
+/// `lookup` terms (from [`lookup_terms`], computed once per article by the caller, which
+/// also fetches their postings), among stories last seen within `window_days` of it; ties by
+/// story id.
 pub fn shortlist(
-    terms: &[(u64, f32)],
+    lookup: &[u64],
     seen: NaiveDate,
     postings: &HashMap<u64, Vec<Posting>>,
     window_days: i64,
     n: usize,
 ) -> Vec<i64> {
     let mut score: HashMap<i64, f32> = HashMap::new();
-    for term in lookup_terms(terms) {
-        for p in postings.get(&term).map(Vec::as_slice).unwrap_or_default() {
+    for term in lookup {
+        for p in postings.get(term).map(Vec::as_slice).unwrap_or_default() {
             if (p.seen - seen).num_days().abs() <= window_days {
                 *score.entry(p.story).or_default() += p.weight;
             }
@@ -93,10 +94,19 @@ mod tests {
         ]);
         let terms = [(1, 1.0), (2, 1.0), (3, 1.0), (4, 1.0)];
         // Story 12 is out of the 3-day window; 10 shares two terms (1.1), 11 one (0.9).
-        assert_eq!(shortlist(&terms, day(19), &postings, 3, 10), [10, 11, 13]);
-        assert_eq!(shortlist(&terms, day(19), &postings, 3, 2), [10, 11]);
-        assert_eq!(shortlist(&terms, day(19), &postings, 20, 1), [12]);
-        assert!(shortlist(&[(9, 1.0)], day(19), &postings, 3, 5).is_empty());
+        assert_eq!(
+            shortlist(&lookup_terms(&terms), day(19), &postings, 3, 10),
+            [10, 11, 13]
+        );
+        assert_eq!(
+            shortlist(&lookup_terms(&terms), day(19), &postings, 3, 2),
+            [10, 11]
+        );
+        assert_eq!(
+            shortlist(&lookup_terms(&terms), day(19), &postings, 20, 1),
+            [12]
+        );
+        assert!(shortlist(&[9], day(19), &postings, 3, 5).is_empty());
     }
 
     #[test]
@@ -111,12 +121,12 @@ mod tests {
             (0, vec![posting(5, 9.0, 1)]),
             (39, vec![posting(6, 0.1, 1)]),
         ]);
-        assert_eq!(shortlist(&terms, day(1), &postings, 0, 5), [6]);
+        assert_eq!(shortlist(&lookup, day(1), &postings, 0, 5), [6]);
     }
 
     #[test]
     fn ties_break_by_story_id() {
         let postings = HashMap::from([(1, vec![posting(7, 0.5, 1), posting(3, 0.5, 1)])]);
-        assert_eq!(shortlist(&[(1, 1.0)], day(1), &postings, 0, 5), [3, 7]);
+        assert_eq!(shortlist(&[1], day(1), &postings, 0, 5), [3, 7]);
     }
 }

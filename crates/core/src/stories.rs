@@ -897,7 +897,8 @@ impl StoryIndex {
         // The same shortlist as the extract service's store: capped posting lists of the
         // article's lookup terms, ranked by shared weight.
         let mut postings: HashMap<u64, Vec<Posting>> = HashMap::new();
-        for term in lookup_terms(&sig.terms) {
+        let lookup = lookup_terms(&sig.terms);
+        for &term in &lookup {
             let mut list: Vec<Posting> = self
                 .postings
                 .get(&term)
@@ -919,7 +920,7 @@ impl StoryIndex {
             postings.insert(term, list);
         }
         let ids: Vec<u64> = shortlist(
-            &sig.terms,
+            &lookup,
             published,
             &postings,
             self.params.window_days,

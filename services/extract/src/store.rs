@@ -446,10 +446,11 @@ pub async fn assign_stories(
     let seen: Vec<DateTime<Utc>> = articles.iter().map(|(a, _)| seen_at(a)).collect();
     // Every distinct lookup term of the batch, looked up once. Term hashes are u64; Postgres bigint
     // is signed, so they are stored bit-for-bit as i64.
-    let mut terms: Vec<i64> = articles
+    let lookups: Vec<Vec<u64>> = articles
         .iter()
-        .flat_map(|(_, sig)| lookup_terms(&sig.terms).into_iter().map(term_to_db))
+        .map(|(_, sig)| lookup_terms(&sig.terms))
         .collect();
+    let mut terms: Vec<i64> = lookups.iter().flatten().map(|t| term_to_db(*t)).collect();
     terms.sort_unstable();
     terms.dedup();
     let days = |d: i64| chrono::Days::new(u64::try_from(d).unwrap_or_default());
@@ -497,12 +498,12 @@ pub async fn assign_stories(
             });
     }
     // Each article's shortlist: the stories in its window sharing the most term weight with it.
-    let shortlists: Vec<Vec<i64>> = articles
+    let shortlists: Vec<Vec<i64>> = lookups
         .iter()
         .zip(&seen)
-        .map(|((_, sig), seen)| {
+        .map(|(lookup, seen)| {
             shortlist(
-                &sig.terms,
+                lookup,
                 seen.date_naive(),
                 &postings,
                 params.window_days,
