@@ -169,7 +169,7 @@ say "dedup quality: $(DATABASE_URL=$db "$bin/newsflow-feed" score --truth "$work
 # COPY, the fastest path into Postgres.
 psql "$admin_db" -qc "DROP DATABASE IF EXISTS newsflow_bench_limit WITH (FORCE)" -c "CREATE DATABASE newsflow_bench_limit"
 DATABASE_URL=$limit_db "$bin/newsflow-dedup" migrate >/dev/null
-tables="coder_versions stories articles article_bands story_terms event_versions event_mention_versions"
+tables="coder_versions stories articles article_bands story_terms event_versions event_mention_versions event_sources"
 rows=0
 for t in $tables; do
   cols=$(q "$db" "SELECT string_agg(quote_ident(column_name), ',' ORDER BY ordinal_position) FROM information_schema.columns
@@ -188,7 +188,7 @@ for t in $tables; do
 done
 copy_secs=$(calc "$(now) - $start")
 pg_limit=$(calc "$n / $copy_secs")
-say "$(printf 'postgres bulk load: %d rows (articles, bands, stories, terms, events, mentions) in %.1f s = %.0f rows/s = the rows of %.0f articles/s' \
+say "$(printf 'postgres bulk load: %d rows (articles, bands, stories, terms, events, mentions, event outlets) in %.1f s = %.0f rows/s = the rows of %.0f articles/s' \
   "$rows" "$copy_secs" "$(calc "$rows / $copy_secs")" "$pg_limit")"
 rm -f "$work"/*.copy
 psql "$admin_db" -qc "DROP DATABASE IF EXISTS newsflow_bench_limit WITH (FORCE)"

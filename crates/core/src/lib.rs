@@ -8,3 +8,4 @@ pub mod messages;
 pub mod shortlist;
 pub mod stories;
 pub mod synth;
+pub mod tally;

@@ -7,7 +7,7 @@
 //! articles and copy notices arrive in, and a redelivered message changes nothing (mentions are
 //! unique per event, article, sentence and action; an extracted article is not coded twice).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use newsflow_core::coding::{Coder, Document, Mention};
@@ -143,7 +143,8 @@ impl Extract {
     ) -> Result<HashMap<&'static str, u64>, sqlx::Error> {
         let mut counts: HashMap<&'static str, u64> = HashMap::new();
         let mut outgoing = Vec::new();
-        let mut touched: BTreeSet<String> = BTreeSet::new();
+        let mut stored: Vec<store::Stored> = Vec::new();
+        let mut coded: Vec<store::Coded<'_>> = Vec::new();
         let mut latencies = Vec::new();
         store::lock_merge(tx).await?;
 
@@ -161,7 +162,8 @@ impl Extract {
             })
             .collect();
         let ids: Vec<i64> = articles.iter().map(|(a, _, _)| a.article_id).collect();
-        let done = store::already_extracted(tx, &ids, &self.coder_version).await?;
+        let earlier = store::earlier(tx, &ids, &self.coder_version).await?;
+        let (done, placed) = (&earlier.extracted, &earlier.placed);
         // A re-sent article can also appear twice in one batch: code it once.
         let mut seen = HashSet::new();
         let fresh: Vec<(&ArticleMessage, &[Mention], &Signature)> = articles
@@ -176,7 +178,6 @@ impl Extract {
             // The stories first: the articles' new events belong to them. Articles an earlier
             // coder version placed keep their story.
             let fresh_ids: Vec<i64> = fresh.iter().map(|(a, _, _)| a.article_id).collect();
-            let placed = store::placed_stories(tx, &fresh_ids).await?;
             let pairs: Vec<(&ArticleMessage, &Signature)> = fresh
                 .iter()
                 .filter(|(a, _, _)| !placed.contains_key(&a.article_id))
@@ -195,7 +196,7 @@ impl Extract {
                         .unwrap_or_default()
                 })
                 .collect();
-            let coded: Vec<store::Coded<'_>> = fresh
+            coded = fresh
                 .iter()
                 .zip(&stories)
                 .map(|((article, mentions, _), story_id)| store::Coded {
@@ -204,11 +205,11 @@ impl Extract {
                     story_id: *story_id,
                 })
                 .collect();
-            touched.extend(store::insert_mentions(tx, &coded, &self.coder_version).await?);
+            stored.extend(store::insert_mentions(tx, &coded, &self.coder_version).await?);
             // Copies dedup linked before these originals were coded count as reports too.
             let originals: Vec<(i64, Option<i64>)> =
                 fresh.iter().map(|(a, _, _)| (a.article_id, None)).collect();
-            touched.extend(store::copy_mentions(tx, &originals, &self.coder_version).await?);
+            stored.extend(store::copy_mentions(tx, &originals, &self.coder_version).await?);
             latencies = store::mark_extracted(tx, &fresh_ids, &self.coder_version).await?;
             *counts.entry("article").or_default() += fresh.len() as u64;
             *counts.entry("mention").or_default() +=
@@ -227,7 +228,7 @@ impl Extract {
             .collect();
         store::join_original_stories(tx, &copies).await?;
         let pairs: Vec<(i64, Option<i64>)> = copies.iter().map(|(o, c)| (*o, Some(*c))).collect();
-        touched.extend(store::copy_mentions(tx, &pairs, &self.coder_version).await?);
+        stored.extend(store::copy_mentions(tx, &pairs, &self.coder_version).await?);
         if !copies.is_empty() {
             counts.insert("copy", copies.len() as u64);
         }
@@ -240,8 +241,16 @@ impl Extract {
                 *counts.entry("rejected").or_default() += 1;
             }
         }
-        let touched: Vec<String> = touched.into_iter().collect();
-        for event in store::refresh_events(tx, &touched, &self.coder_version).await? {
+        // Each event's first report in batch order: a new event takes its fields.
+        let mut firsts: BTreeMap<String, (&Mention, &store::Coded<'_>)> = BTreeMap::new();
+        for c in &coded {
+            for m in c.mentions {
+                firsts.entry(m.event_id()).or_insert((m, c));
+            }
+        }
+        let events = store::merge_events(tx, &firsts, &stored, &self.coder_version).await?;
+        *counts.entry("event_update").or_default() += events.len() as u64;
+        for event in events {
             outgoing.push(OutboxMessage {
                 topic: self.topics.events.clone(),
                 key: Some(event.event_id.clone().into_bytes()),
@@ -249,7 +258,6 @@ impl Extract {
                 headers: Vec::new(),
             });
         }
-        *counts.entry("event_update").or_default() += touched.len() as u64;
         outbox::enqueue(tx, &outgoing).await?;
         // Recorded before the commit: a rolled-back attempt is retried and records again,
         // which the histogram's quantiles barely feel; the alternative is no latency at all.

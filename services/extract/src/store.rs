@@ -1,6 +1,6 @@
 //! SQL of the extract stage.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use newsflow_core::coding::Mention;
@@ -11,6 +11,7 @@ use newsflow_core::shortlist::{POSTINGS_PER_TERM, Posting, SHORTLIST, lookup_ter
 use newsflow_core::stories::{
     Signature, StoryParams, StoryRef, Terms, assign_batch, term_from_db, term_to_db,
 };
+use newsflow_core::tally::{Added, Delta, tally};
 use newsflow_runtime::stage::Position;
 use sqlx::{Postgres, Row, Transaction};
 
@@ -45,36 +46,41 @@ pub async fn register_version(tx: &mut Tx, version: &str) -> Result<(), sqlx::Er
     Ok(())
 }
 
-/// The stories of articles an earlier coder version already placed: a re-extraction keeps
-/// them rather than merging the articles into their stories a second time.
-pub async fn placed_stories(
-    tx: &mut Tx,
-    article_ids: &[i64],
-) -> Result<HashMap<i64, i64>, sqlx::Error> {
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT id, story_id FROM articles
-          WHERE id = ANY($1) AND extracted_at IS NOT NULL AND story_id IS NOT NULL",
-    )
-    .bind(article_ids)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows.into_iter().collect())
+/// What earlier batches did with the batch's articles, in one read: the articles this coder
+/// version already coded (re-sent messages), and the stories of articles an earlier version
+/// placed (a re-extraction keeps them rather than merging the articles into their stories a
+/// second time).
+pub struct Earlier {
+    pub extracted: HashSet<i64>,
+    pub placed: HashMap<i64, i64>,
 }
 
-/// The articles among `article_ids` already coded by this coder version (re-sent messages).
-pub async fn already_extracted(
+pub async fn earlier(
     tx: &mut Tx,
     article_ids: &[i64],
     version: &str,
-) -> Result<HashSet<i64>, sqlx::Error> {
-    let found: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM articles WHERE id = ANY($1) AND extracted_at IS NOT NULL AND coder_version = $2",
+) -> Result<Earlier, sqlx::Error> {
+    let rows: Vec<(i64, bool, Option<i64>)> = sqlx::query_as(
+        "SELECT id, coder_version IS NOT DISTINCT FROM $2, story_id FROM articles
+          WHERE id = ANY($1) AND extracted_at IS NOT NULL",
     )
     .bind(article_ids)
     .bind(version)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(found.into_iter().collect())
+    let mut earlier = Earlier {
+        extracted: HashSet::new(),
+        placed: HashMap::new(),
+    };
+    for (id, this_version, story) in rows {
+        if this_version {
+            earlier.extracted.insert(id);
+        }
+        if let Some(story) = story {
+            earlier.placed.insert(id, story);
+        }
+    }
+    Ok(earlier)
 }
 
 /// Records that the articles were coded. Returns, per article whose produce time is known,
@@ -108,14 +114,14 @@ pub struct Coded<'a> {
     pub story_id: i64,
 }
 
-/// Creates the events the batch's mentions report (the first report's fields win: rows are
-/// inserted in batch order) and records the mentions, in two bulk statements for the whole
-/// batch. Returns the event ids touched.
+/// Records the batch's mentions in one bulk statement and returns those newly stored (a
+/// re-sent report conflicts and is left out). Their events are written afterwards, with the
+/// counts, by [`merge_events`] (the mention → event reference is checked at commit).
 pub async fn insert_mentions(
     tx: &mut Tx,
     coded: &[Coded<'_>],
     version: &str,
-) -> Result<Vec<String>, sqlx::Error> {
+) -> Result<Vec<Stored>, sqlx::Error> {
     let owners: Vec<&Coded<'_>> = coded
         .iter()
         .flat_map(|c| std::iter::repeat_n(c, c.mentions.len()))
@@ -126,86 +132,11 @@ pub async fn insert_mentions(
     }
     let seen: Vec<DateTime<Utc>> = owners.iter().map(|c| seen_at(c.article)).collect();
     let article_ids: Vec<i64> = owners.iter().map(|c| c.article.article_id).collect();
-    let stories: Vec<i64> = owners.iter().map(|c| c.story_id).collect();
     let sources: Vec<Option<&str>> = owners.iter().map(|c| c.article.source.as_deref()).collect();
-    let ordinal: Vec<i32> = (0..mentions.len()).map(as_i32).collect();
     let ids: Vec<String> = mentions.iter().map(|m| m.event_id()).collect();
     let col = |f: &dyn Fn(&Mention) -> Option<String>| -> Vec<Option<String>> {
         mentions.iter().map(|m| f(m)).collect()
     };
-    let dates: Vec<NaiveDate> = mentions.iter().map(|m| m.date).collect();
-    let precision = col(&|m| Some(m.date_precision.clone()));
-    let source_code = col(&|m| Some(m.source.code.clone()));
-    let source_name = col(&|m| Some(m.source.name.clone()));
-    let source_country = col(&|m| m.source.country.clone());
-    let source_role = col(&|m| m.source.role.clone());
-    let target_code = col(&|m| m.target.as_ref().map(|t| t.code.clone()));
-    let target_name = col(&|m| m.target.as_ref().map(|t| t.name.clone()));
-    let target_country = col(&|m| m.target.as_ref().and_then(|t| t.country.clone()));
-    let target_role = col(&|m| m.target.as_ref().and_then(|t| t.role.clone()));
-    let cameo = col(&|m| Some(m.cameo.clone()));
-    let roots: Vec<i16> = mentions.iter().map(|m| i16::from(m.root)).collect();
-    let quads: Vec<i16> = mentions.iter().map(|m| i16::from(m.quad_class)).collect();
-    let goldstein: Vec<f32> = mentions.iter().map(|m| m.goldstein).collect();
-    let plover = col(&|m| Some(m.plover.clone()));
-    let place_name = col(&|m| m.place.as_ref().map(|p| p.name.clone()));
-    let place_country = col(&|m| m.place.as_ref().map(|p| p.country.clone()));
-    let lat: Vec<Option<f64>> = mentions
-        .iter()
-        .map(|m| m.place.as_ref().and_then(|p| p.lat))
-        .collect();
-    let lon: Vec<Option<f64>> = mentions
-        .iter()
-        .map(|m| m.place.as_ref().and_then(|p| p.lon))
-        .collect();
-    sqlx::query(
-        "INSERT INTO event_versions (event_id, event_date, date_precision, source_code, source_name, source_country,
-                             source_role, target_code, target_name, target_country, target_role, cameo_code,
-                             root_code, quad_class, goldstein, plover, place_name, place_country, place_lat,
-                             place_lon, first_seen, last_seen, story_id, coder_version)
-         SELECT e.event_id, e.event_date, e.date_precision, e.source_code, e.source_name, e.source_country,
-                e.source_role, e.target_code, e.target_name, e.target_country, e.target_role, e.cameo_code,
-                e.root_code, e.quad_class, e.goldstein, e.plover, e.place_name, e.place_country, e.place_lat,
-                e.place_lon, e.seen, e.seen, e.story_id, $24
-           FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                       $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::smallint[],
-                       $14::smallint[], $15::real[], $16::text[], $17::text[], $18::text[],
-                       $19::double precision[], $20::double precision[], $21::timestamptz[], $22::bigint[],
-                       $23::int[])
-                AS e(event_id, event_date, date_precision, source_code, source_name, source_country,
-                     source_role, target_code, target_name, target_country, target_role, cameo_code,
-                     root_code, quad_class, goldstein, plover, place_name, place_country, place_lat,
-                     place_lon, seen, story_id, ordinal)
-         -- By event, then batch order: the first report of an event is the one inserted.
-         ORDER BY e.event_id, e.ordinal
-         ON CONFLICT (event_id, coder_version) DO NOTHING",
-    )
-    .bind(&ids)
-    .bind(&dates)
-    .bind(&precision)
-    .bind(&source_code)
-    .bind(&source_name)
-    .bind(&source_country)
-    .bind(&source_role)
-    .bind(&target_code)
-    .bind(&target_name)
-    .bind(&target_country)
-    .bind(&target_role)
-    .bind(&cameo)
-    .bind(&roots)
-    .bind(&quads)
-    .bind(&goldstein)
-    .bind(&plover)
-    .bind(&place_name)
-    .bind(&place_country)
-    .bind(&lat)
-    .bind(&lon)
-    .bind(&seen)
-    .bind(&stories)
-    .bind(&ordinal)
-    .bind(version)
-    .execute(&mut **tx)
-    .await?;
     let int = |f: &dyn Fn(&Mention) -> usize| -> Vec<i32> {
         mentions.iter().map(|m| as_i32(f(m))).collect()
     };
@@ -236,7 +167,8 @@ pub async fn insert_mentions(
                 AS m(event_id, sentence_no, sentence, in_title, sentence_start, sentence_end, source_start,
                      source_end, target_start, target_end, action_start, action_end, action_text, date_source,
                      confidence, article_id, source, seen)
-         ON CONFLICT DO NOTHING",
+         ON CONFLICT DO NOTHING
+         RETURNING id, event_id, article_id, source, confidence, mentioned_at",
     )
     .bind(&ids)
     .bind(int(&|m| m.sentence_no))
@@ -257,24 +189,26 @@ pub async fn insert_mentions(
     .bind(&sources)
     .bind(&seen)
     .bind(version)
-    .execute(&mut **tx)
-    .await?;
-    Ok(ids)
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .map(|row| stored(&row))
+    .collect()
 }
 
 /// Gives copies their originals' mentions, as reports by the copies' outlets. Each pair is
 /// (original, one copy) or (original, `None` = every copy dedup linked to it). Returns the
-/// event ids touched.
+/// mentions newly stored.
 pub async fn copy_mentions(
     tx: &mut Tx,
     pairs: &[(i64, Option<i64>)],
     version: &str,
-) -> Result<Vec<String>, sqlx::Error> {
+) -> Result<Vec<Stored>, sqlx::Error> {
     if pairs.is_empty() {
         return Ok(Vec::new());
     }
     let (originals, copies): (Vec<i64>, Vec<Option<i64>>) = pairs.iter().copied().unzip();
-    sqlx::query_scalar(
+    sqlx::query(
         "INSERT INTO event_mention_versions (event_id, article_id, sentence_no, sentence, in_title, sentence_start,
                                      sentence_end, source_start, source_end, target_start, target_end,
                                      action_start, action_end, action_text, date_source, confidence, is_copy,
@@ -288,13 +222,35 @@ pub async fn copy_mentions(
              ON m.article_id = x.original AND NOT m.is_copy AND m.coder_version = $3
            JOIN articles d ON d.duplicate_of = x.original AND (x.copy IS NULL OR d.id = x.copy)
          ON CONFLICT DO NOTHING
-         RETURNING event_id",
+         RETURNING id, event_id, article_id, source, confidence, mentioned_at",
     )
     .bind(&originals)
     .bind(&copies)
     .bind(version)
     .fetch_all(&mut **tx)
-    .await
+    .await?
+    .into_iter()
+    .map(|row| stored(&row))
+    .collect()
+}
+
+/// A newly stored mention: its row id and what it adds to its event's counts.
+pub struct Stored {
+    pub id: i64,
+    pub added: Added,
+}
+
+fn stored(row: &sqlx::postgres::PgRow) -> Result<Stored, sqlx::Error> {
+    Ok(Stored {
+        id: row.try_get("id")?,
+        added: Added {
+            event_id: row.try_get("event_id")?,
+            article_id: row.try_get("article_id")?,
+            source: row.try_get("source")?,
+            confidence: row.try_get("confidence")?,
+            seen: row.try_get("mentioned_at")?,
+        },
+    })
 }
 
 pub async fn insert_rejected(
@@ -317,37 +273,236 @@ pub async fn insert_rejected(
     Ok(())
 }
 
-/// Recomputes the counts of `event_ids` from their mentions and returns their new state,
-/// with evidence, for publishing.
-pub async fn refresh_events(
+/// The columns of an event row as published.
+const EVENT_COLUMNS: &str = "e.event_id, e.event_date, e.date_precision, e.source_code, e.source_name, \
+     e.source_country, e.source_role, e.target_code, e.target_name, e.target_country, e.target_role, \
+     e.cameo_code, e.root_code, e.quad_class, e.goldstein, e.plover, e.place_name, e.place_country, \
+     e.place_lat, e.place_lon, e.num_mentions, e.num_articles, e.num_sources, e.first_seen, e.last_seen, \
+     e.story_id, e.coder_version";
+
+/// The counts after adding a batch's to an event's (`e`), as SQL assignments; the arguments
+/// name the batch's columns (mentions, articles, outlets, mean confidence, first and last seen).
+fn add_counts(d: [&str; 6]) -> String {
+    let [mentions, articles, sources, confidence, first, last] = d;
+    format!(
+        "num_mentions = e.num_mentions + {mentions},
+         num_articles = e.num_articles + {articles},
+         num_sources = e.num_sources + {sources},
+         avg_confidence = coalesce(((e.avg_confidence::float8 * e.num_mentions
+                                     + {confidence}::float8 * {mentions})
+                                    / nullif(e.num_mentions + {mentions}, 0))::real, 0),
+         first_seen = LEAST(e.first_seen, {first}),
+         last_seen = GREATEST(e.last_seen, {last}),
+         updated_at = now()"
+    )
+}
+
+/// Writes the events the batch's new mentions report and adds the mentions to their counts;
+/// returns each changed event's new state, with evidence, for publishing.
+///
+/// `firsts` holds, per event coded in this batch, its first report in batch order (whose
+/// fields a new event takes); events reached only through copies of earlier originals
+/// already exist. Counts are added, not recounted: a mention adds an article when that
+/// article had not reported the event before, and an outlet when `event_sources` had no row
+/// for it.
+pub async fn merge_events(
     tx: &mut Tx,
-    event_ids: &[String],
+    firsts: &BTreeMap<String, (&Mention, &Coded<'_>)>,
+    stored: &[Stored],
     version: &str,
 ) -> Result<Vec<EventMessage>, sqlx::Error> {
-    if event_ids.is_empty() {
+    let Some(first_id) = stored.iter().map(|s| s.id).min() else {
         return Ok(Vec::new());
-    }
-    let rows = sqlx::query(
-        "UPDATE event_versions e
-            SET num_mentions = c.mentions, num_articles = c.articles, num_sources = c.sources,
-                avg_confidence = c.confidence, first_seen = LEAST(e.first_seen, c.first_seen),
-                last_seen = GREATEST(e.last_seen, c.last_seen), updated_at = now()
-           FROM (SELECT event_id, count(*)::int AS mentions, count(DISTINCT article_id)::int AS articles,
-                        count(DISTINCT source)::int AS sources, avg(confidence)::real AS confidence,
-                        min(mentioned_at) AS first_seen, max(mentioned_at) AS last_seen
-                   FROM event_mention_versions WHERE event_id = ANY($1) AND coder_version = $2
-                  GROUP BY event_id) c
-          WHERE e.event_id = c.event_id AND e.coder_version = $2
-         RETURNING e.event_id, e.event_date, e.date_precision, e.source_code, e.source_name, e.source_country,
-                   e.source_role, e.target_code, e.target_name, e.target_country, e.target_role, e.cameo_code,
-                   e.root_code, e.quad_class, e.goldstein, e.plover, e.place_name, e.place_country, e.place_lat,
-                   e.place_lon, e.num_mentions, e.num_articles, e.num_sources, e.first_seen, e.last_seen,
-                   e.story_id, e.coder_version",
+    };
+    let added: Vec<Added> = stored.iter().map(|s| s.added.clone()).collect();
+    let deltas = tally(&added);
+
+    // Articles that reported an event in an earlier batch (their mentions have smaller ids:
+    // batches take the merge lock in turn, and the ids come from one sequence).
+    let (pair_events, pair_articles): (Vec<&str>, Vec<i64>) = deltas
+        .iter()
+        .flat_map(|(e, d)| d.articles.iter().map(move |a| (e.as_str(), *a)))
+        .unzip();
+    let known: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT DISTINCT x.event_id, x.article_id
+           FROM unnest($1::text[], $2::bigint[]) AS x(event_id, article_id)
+           JOIN event_mention_versions m
+             ON m.event_id = x.event_id AND m.article_id = x.article_id AND m.coder_version = $3
+                AND m.id < $4",
     )
-    .bind(event_ids)
+    .bind(&pair_events)
+    .bind(&pair_articles)
+    .bind(version)
+    .bind(first_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut known_articles: HashMap<String, BTreeSet<i64>> = HashMap::new();
+    for (event, article) in known {
+        known_articles.entry(event).or_default().insert(article);
+    }
+    // Outlets new to an event are the rows `event_sources` did not have.
+    let (source_events, source_names): (Vec<&str>, Vec<&str>) = deltas
+        .iter()
+        .flat_map(|(e, d)| d.sources.iter().map(move |s| (e.as_str(), s.as_str())))
+        .unzip();
+    let new_sources: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO event_sources (event_id, coder_version, source)
+         SELECT event_id, $3, source FROM unnest($1::text[], $2::text[]) AS x(event_id, source)
+         ON CONFLICT DO NOTHING
+         RETURNING event_id",
+    )
+    .bind(&source_events)
+    .bind(&source_names)
     .bind(version)
     .fetch_all(&mut **tx)
     .await?;
+    let mut sources_added: HashMap<String, i32> = HashMap::new();
+    for event in new_sources {
+        *sources_added.entry(event).or_default() += 1;
+    }
+
+    let no_known = BTreeSet::new();
+    let counts = |event: &str, d: &Delta| {
+        (
+            d.mentions,
+            d.articles_new(known_articles.get(event).unwrap_or(&no_known)),
+            sources_added.get(event).copied().unwrap_or_default(),
+            d.mean_confidence(),
+        )
+    };
+    let mut rows = Vec::new();
+
+    // Events coded in this batch: inserted with their counts, or their counts added to.
+    let coded: Vec<(&String, &Delta, &Mention, &Coded<'_>)> = deltas
+        .iter()
+        .filter_map(|(e, d)| firsts.get(e).map(|(m, c)| (e, d, *m, *c)))
+        .collect();
+    if !coded.is_empty() {
+        let col = |f: &dyn Fn(&Mention) -> Option<String>| -> Vec<Option<String>> {
+            coded.iter().map(|(_, _, m, _)| f(m)).collect()
+        };
+        let ids: Vec<&str> = coded.iter().map(|(e, ..)| e.as_str()).collect();
+        let dates: Vec<NaiveDate> = coded.iter().map(|(_, _, m, _)| m.date).collect();
+        let lat: Vec<Option<f64>> = coded
+            .iter()
+            .map(|(_, _, m, _)| m.place.as_ref().and_then(|p| p.lat))
+            .collect();
+        let lon: Vec<Option<f64>> = coded
+            .iter()
+            .map(|(_, _, m, _)| m.place.as_ref().and_then(|p| p.lon))
+            .collect();
+        let stories: Vec<i64> = coded.iter().map(|(.., c)| c.story_id).collect();
+        let c: Vec<(i32, i32, i32, f32)> = coded
+            .iter()
+            .map(|(e, d, ..)| counts(e.as_str(), d))
+            .collect();
+        let firsts_seen: Vec<DateTime<Utc>> = coded.iter().map(|(_, d, ..)| d.first_seen).collect();
+        let lasts_seen: Vec<DateTime<Utc>> = coded.iter().map(|(_, d, ..)| d.last_seen).collect();
+        rows.extend(
+            sqlx::query(&format!(
+                "INSERT INTO event_versions AS e (event_id, event_date, date_precision, source_code, source_name,
+                             source_country, source_role, target_code, target_name, target_country, target_role,
+                             cameo_code, root_code, quad_class, goldstein, plover, place_name, place_country,
+                             place_lat, place_lon, num_mentions, num_articles, num_sources, avg_confidence,
+                             first_seen, last_seen, story_id, coder_version)
+                 SELECT d.event_id, d.event_date, d.date_precision, d.source_code, d.source_name, d.source_country,
+                        d.source_role, d.target_code, d.target_name, d.target_country, d.target_role, d.cameo_code,
+                        d.root_code, d.quad_class, d.goldstein, d.plover, d.place_name, d.place_country,
+                        d.place_lat, d.place_lon, d.mentions, d.articles, d.sources, d.confidence,
+                        d.first_seen, d.last_seen, d.story_id, $28
+                   FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                               $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::smallint[],
+                               $14::smallint[], $15::real[], $16::text[], $17::text[], $18::text[],
+                               $19::double precision[], $20::double precision[], $21::int[], $22::int[],
+                               $23::int[], $24::real[], $25::timestamptz[], $26::timestamptz[], $27::bigint[])
+                        AS d(event_id, event_date, date_precision, source_code, source_name, source_country,
+                             source_role, target_code, target_name, target_country, target_role, cameo_code,
+                             root_code, quad_class, goldstein, plover, place_name, place_country, place_lat,
+                             place_lon, mentions, articles, sources, confidence, first_seen, last_seen, story_id)
+                 ON CONFLICT (event_id, coder_version) DO UPDATE
+                    SET {}
+                 RETURNING {EVENT_COLUMNS}",
+                add_counts([
+                    "excluded.num_mentions",
+                    "excluded.num_articles",
+                    "excluded.num_sources",
+                    "excluded.avg_confidence",
+                    "excluded.first_seen",
+                    "excluded.last_seen",
+                ])
+            ))
+            .bind(&ids)
+            .bind(&dates)
+            .bind(col(&|m| Some(m.date_precision.clone())))
+            .bind(col(&|m| Some(m.source.code.clone())))
+            .bind(col(&|m| Some(m.source.name.clone())))
+            .bind(col(&|m| m.source.country.clone()))
+            .bind(col(&|m| m.source.role.clone()))
+            .bind(col(&|m| m.target.as_ref().map(|t| t.code.clone())))
+            .bind(col(&|m| m.target.as_ref().map(|t| t.name.clone())))
+            .bind(col(&|m| m.target.as_ref().and_then(|t| t.country.clone())))
+            .bind(col(&|m| m.target.as_ref().and_then(|t| t.role.clone())))
+            .bind(col(&|m| Some(m.cameo.clone())))
+            .bind(coded.iter().map(|(_, _, m, _)| i16::from(m.root)).collect::<Vec<_>>())
+            .bind(coded.iter().map(|(_, _, m, _)| i16::from(m.quad_class)).collect::<Vec<_>>())
+            .bind(coded.iter().map(|(_, _, m, _)| m.goldstein).collect::<Vec<_>>())
+            .bind(col(&|m| Some(m.plover.clone())))
+            .bind(col(&|m| m.place.as_ref().map(|p| p.name.clone())))
+            .bind(col(&|m| m.place.as_ref().map(|p| p.country.clone())))
+            .bind(&lat)
+            .bind(&lon)
+            .bind(c.iter().map(|c| c.0).collect::<Vec<_>>())
+            .bind(c.iter().map(|c| c.1).collect::<Vec<_>>())
+            .bind(c.iter().map(|c| c.2).collect::<Vec<_>>())
+            .bind(c.iter().map(|c| c.3).collect::<Vec<_>>())
+            .bind(&firsts_seen)
+            .bind(&lasts_seen)
+            .bind(&stories)
+            .bind(version)
+            .fetch_all(&mut **tx)
+            .await?,
+        );
+    }
+
+    // Events reached only through copies of originals coded earlier: counts added.
+    let copied: Vec<(&String, &Delta)> = deltas
+        .iter()
+        .filter(|(e, _)| !firsts.contains_key(*e))
+        .collect();
+    if !copied.is_empty() {
+        let c: Vec<(i32, i32, i32, f32)> =
+            copied.iter().map(|(e, d)| counts(e.as_str(), d)).collect();
+        rows.extend(
+            sqlx::query(&format!(
+                "UPDATE event_versions e SET {}
+                   FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::real[], $6::timestamptz[],
+                               $7::timestamptz[])
+                        AS d(event_id, mentions, articles, sources, confidence, first_seen, last_seen)
+                  WHERE e.event_id = d.event_id AND e.coder_version = $8
+                 RETURNING {EVENT_COLUMNS}",
+                add_counts([
+                    "d.mentions",
+                    "d.articles",
+                    "d.sources",
+                    "d.confidence",
+                    "d.first_seen",
+                    "d.last_seen",
+                ])
+            ))
+            .bind(copied.iter().map(|(e, _)| e.as_str()).collect::<Vec<_>>())
+            .bind(c.iter().map(|c| c.0).collect::<Vec<_>>())
+            .bind(c.iter().map(|c| c.1).collect::<Vec<_>>())
+            .bind(c.iter().map(|c| c.2).collect::<Vec<_>>())
+            .bind(c.iter().map(|c| c.3).collect::<Vec<_>>())
+            .bind(copied.iter().map(|(_, d)| d.first_seen).collect::<Vec<_>>())
+            .bind(copied.iter().map(|(_, d)| d.last_seen).collect::<Vec<_>>())
+            .bind(version)
+            .fetch_all(&mut **tx)
+            .await?,
+        );
+    }
+
+    let event_ids: Vec<&str> = deltas.keys().map(String::as_str).collect();
     let evidence: Vec<EvidenceRow> = sqlx::query_as(
         "SELECT e.event_id, a.url, m.source, m.sentence_no, m.sentence, m.is_copy
            FROM unnest($1::text[]) AS e(event_id)
@@ -360,7 +515,7 @@ pub async fn refresh_events(
            JOIN articles a ON a.id = m.article_id
           ORDER BY e.event_id, m.is_copy, m.id",
     )
-    .bind(event_ids)
+    .bind(&event_ids)
     .bind(version)
     .fetch_all(&mut **tx)
     .await?;

@@ -368,9 +368,7 @@ async fn sigkill_mid_stream_loses_and_duplicates_no_mention() -> anyhow::Result<
             .await?,
         expected as i64
     );
-    let bad_counts = stack.db.count(
-        "SELECT count(*) FROM events e WHERE num_mentions <> (SELECT count(*) FROM event_mentions m WHERE m.event_id = e.event_id)",
-    ).await?;
+    let bad_counts = stack.db.count(common::INCONSISTENT_EVENTS).await?;
     assert_eq!(bad_counts, 0, "event counts disagree with their mentions");
     let total_events = stack.db.count("SELECT count(*) FROM events").await?;
     let published = read_topic(
