@@ -205,11 +205,25 @@ impl Extract {
                     story_id: *story_id,
                 })
                 .collect();
-            stored.extend(store::insert_mentions(tx, &coded, &self.coder_version).await?);
             // Copies dedup linked before these originals were coded count as reports too.
-            let originals: Vec<(i64, Option<i64>)> =
-                fresh.iter().map(|(a, _, _)| (a.article_id, None)).collect();
-            stored.extend(store::copy_mentions(tx, &originals, &self.coder_version).await?);
+            let copies = store::copies_of(tx, &fresh_ids).await?;
+            let by_original: HashMap<i64, &[Mention]> = coded
+                .iter()
+                .map(|c| (c.article.article_id, c.mentions))
+                .collect();
+            let mut reports: Vec<store::Report<'_>> = coded.iter().map(store::Report::of).collect();
+            for (copy, original, source, seen) in &copies {
+                if let Some(mentions) = by_original.get(original) {
+                    reports.push(store::Report {
+                        article_id: *copy,
+                        source: source.as_deref(),
+                        seen: *seen,
+                        mentions,
+                        is_copy: true,
+                    });
+                }
+            }
+            stored.extend(store::insert_mentions(tx, &reports, &self.coder_version).await?);
             latencies = store::mark_extracted(tx, &fresh_ids, &self.coder_version).await?;
             *counts.entry("article").or_default() += fresh.len() as u64;
             *counts.entry("mention").or_default() +=
@@ -227,8 +241,7 @@ impl Extract {
             })
             .collect();
         store::join_original_stories(tx, &copies).await?;
-        let pairs: Vec<(i64, Option<i64>)> = copies.iter().map(|(o, c)| (*o, Some(*c))).collect();
-        stored.extend(store::copy_mentions(tx, &pairs, &self.coder_version).await?);
+        stored.extend(store::copy_mentions(tx, &copies, &self.coder_version).await?);
         if !copies.is_empty() {
             counts.insert("copy", copies.len() as u64);
         }

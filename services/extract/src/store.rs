@@ -114,25 +114,65 @@ pub struct Coded<'a> {
     pub story_id: i64,
 }
 
-/// Records the batch's mentions in one bulk statement and returns those newly stored (a
-/// re-sent report conflicts and is left out). Their events are written afterwards, with the
-/// counts, by [`merge_events`] (the mention → event reference is checked at commit).
+/// One article's reports of events: its own mentions, or (`is_copy`) a syndicated copy
+/// carrying its original's mentions as reports by the copy's outlet.
+pub struct Report<'a> {
+    pub article_id: i64,
+    pub source: Option<&'a str>,
+    pub seen: DateTime<Utc>,
+    pub mentions: &'a [Mention],
+    pub is_copy: bool,
+}
+
+impl<'a> Report<'a> {
+    pub fn of(coded: &Coded<'a>) -> Self {
+        Report {
+            article_id: coded.article.article_id,
+            source: coded.article.source.as_deref(),
+            seen: seen_at(coded.article),
+            mentions: coded.mentions,
+            is_copy: false,
+        }
+    }
+}
+
+/// A copy dedup linked to an original: (copy id, original id, outlet, when it was seen).
+pub type CopyOf = (i64, i64, Option<String>, DateTime<Utc>);
+
+/// The copies dedup already linked to `originals` (those that reached extract before their
+/// originals were coded).
+pub async fn copies_of(tx: &mut Tx, originals: &[i64]) -> Result<Vec<CopyOf>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, duplicate_of, source, coalesce(published_at, ingested_at) FROM articles
+          WHERE duplicate_of = ANY($1) ORDER BY id",
+    )
+    .bind(originals)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Records the batch's reports in one bulk statement and returns the mentions newly stored
+/// (a re-sent report conflicts and is left out). Their events are written afterwards, with
+/// the counts, by [`merge_events`] (the mention → event reference is checked at commit).
+/// Copies of the batch's own originals are written from the coded mentions in memory: an
+/// `INSERT … SELECT` joining the mentions table got slower as it grew (a profile of the bench).
 pub async fn insert_mentions(
     tx: &mut Tx,
-    coded: &[Coded<'_>],
+    reports: &[Report<'_>],
     version: &str,
 ) -> Result<Vec<Stored>, sqlx::Error> {
-    let owners: Vec<&Coded<'_>> = coded
+    let owners: Vec<&Report<'_>> = reports
         .iter()
-        .flat_map(|c| std::iter::repeat_n(c, c.mentions.len()))
+        .flat_map(|r| std::iter::repeat_n(r, r.mentions.len()))
         .collect();
-    let mentions: Vec<&Mention> = coded.iter().flat_map(|c| c.mentions.iter()).collect();
+    let mentions: Vec<&Mention> = reports.iter().flat_map(|r| r.mentions.iter()).collect();
     if mentions.is_empty() {
         return Ok(Vec::new());
     }
-    let seen: Vec<DateTime<Utc>> = owners.iter().map(|c| seen_at(c.article)).collect();
-    let article_ids: Vec<i64> = owners.iter().map(|c| c.article.article_id).collect();
-    let sources: Vec<Option<&str>> = owners.iter().map(|c| c.article.source.as_deref()).collect();
+    let seen: Vec<DateTime<Utc>> = owners.iter().map(|r| r.seen).collect();
+    let article_ids: Vec<i64> = owners.iter().map(|r| r.article_id).collect();
+    let sources: Vec<Option<&str>> = owners.iter().map(|r| r.source).collect();
+    let copy: Vec<bool> = owners.iter().map(|r| r.is_copy).collect();
     let ids: Vec<String> = mentions.iter().map(|m| m.event_id()).collect();
     let col = |f: &dyn Fn(&Mention) -> Option<String>| -> Vec<Option<String>> {
         mentions.iter().map(|m| f(m)).collect()
@@ -160,13 +200,13 @@ pub async fn insert_mentions(
                                      source, mentioned_at, coder_version)
          SELECT m.event_id, m.article_id, m.sentence_no, m.sentence, m.in_title, m.sentence_start, m.sentence_end,
                 m.source_start, m.source_end, m.target_start, m.target_end, m.action_start, m.action_end,
-                m.action_text, m.date_source, m.confidence, false, m.source, m.seen, $19
+                m.action_text, m.date_source, m.confidence, m.is_copy, m.source, m.seen, $19
            FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[], $5::int[], $6::int[], $7::int[], $8::int[],
                        $9::int[], $10::int[], $11::int[], $12::int[], $13::text[], $14::text[], $15::real[],
-                       $16::bigint[], $17::text[], $18::timestamptz[])
+                       $16::bigint[], $17::text[], $18::timestamptz[], $20::bool[])
                 AS m(event_id, sentence_no, sentence, in_title, sentence_start, sentence_end, source_start,
                      source_end, target_start, target_end, action_start, action_end, action_text, date_source,
-                     confidence, article_id, source, seen)
+                     confidence, article_id, source, seen, is_copy)
          ON CONFLICT DO NOTHING
          RETURNING id, event_id, article_id, source, confidence, mentioned_at",
     )
@@ -189,6 +229,7 @@ pub async fn insert_mentions(
     .bind(&sources)
     .bind(&seen)
     .bind(version)
+    .bind(&copy)
     .fetch_all(&mut **tx)
     .await?
     .into_iter()
@@ -196,18 +237,19 @@ pub async fn insert_mentions(
     .collect()
 }
 
-/// Gives copies their originals' mentions, as reports by the copies' outlets. Each pair is
-/// (original, one copy) or (original, `None` = every copy dedup linked to it). Returns the
-/// mentions newly stored.
+/// Gives copies their originals' mentions, as reports by the copies' outlets, for copy
+/// notices of originals coded in earlier batches. Pairs are (original, copy). Returns the
+/// mentions newly stored. Each original's mentions are read through its own index lookup
+/// (`LATERAL`), and each copy by its key.
 pub async fn copy_mentions(
     tx: &mut Tx,
-    pairs: &[(i64, Option<i64>)],
+    pairs: &[(i64, i64)],
     version: &str,
 ) -> Result<Vec<Stored>, sqlx::Error> {
     if pairs.is_empty() {
         return Ok(Vec::new());
     }
-    let (originals, copies): (Vec<i64>, Vec<Option<i64>>) = pairs.iter().copied().unzip();
+    let (originals, copies): (Vec<i64>, Vec<i64>) = pairs.iter().copied().unzip();
     sqlx::query(
         "INSERT INTO event_mention_versions (event_id, article_id, sentence_no, sentence, in_title, sentence_start,
                                      sentence_end, source_start, source_end, target_start, target_end,
@@ -218,9 +260,10 @@ pub async fn copy_mentions(
                 m.action_text, m.date_source, m.confidence, true, d.source,
                 coalesce(d.published_at, d.ingested_at), m.coder_version
            FROM unnest($1::bigint[], $2::bigint[]) AS x(original, copy)
-           JOIN event_mention_versions m
-             ON m.article_id = x.original AND NOT m.is_copy AND m.coder_version = $3
-           JOIN articles d ON d.duplicate_of = x.original AND (x.copy IS NULL OR d.id = x.copy)
+           JOIN articles d ON d.id = x.copy AND d.duplicate_of = x.original
+           CROSS JOIN LATERAL (
+                SELECT * FROM event_mention_versions m
+                 WHERE m.article_id = x.original AND NOT m.is_copy AND m.coder_version = $3) m
          ON CONFLICT DO NOTHING
          RETURNING id, event_id, article_id, source, confidence, mentioned_at",
     )
@@ -779,15 +822,28 @@ pub async fn assign_stories(
     .await?;
     let article_ids: Vec<i64> = articles.iter().map(|(a, _)| a.article_id).collect();
     // Two statements rather than `id = x OR duplicate_of = x`, which defeats the indexes.
+    // Copies dedup linked before their originals were placed join the stories here, and
+    // widen the stories' spans to their own times.
     for column in ["id", "duplicate_of"] {
-        sqlx::query(&format!(
+        let joined: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(&format!(
             "UPDATE articles a SET story_id = x.story
-               FROM unnest($1::bigint[], $2::bigint[]) AS x(article, story) WHERE a.{column} = x.article"
+               FROM unnest($1::bigint[], $2::bigint[]) AS x(article, story) WHERE a.{column} = x.article
+             RETURNING a.story_id, coalesce(a.published_at, a.ingested_at)"
         ))
         .bind(&article_ids)
         .bind(&story_ids)
-        .execute(&mut **tx)
+        .fetch_all(&mut **tx)
         .await?;
+        for (id, seen) in joined {
+            first_seen
+                .entry(id)
+                .and_modify(|f| *f = (*f).min(seen))
+                .or_insert(seen);
+            last_seen
+                .entry(id)
+                .and_modify(|l| *l = (*l).max(seen))
+                .or_insert(seen);
+        }
     }
     let spans: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = touched
         .iter()
