@@ -78,8 +78,8 @@ ensure_database() {
 # NEWSFLOW_PROFILE=dev builds the debug binaries the tests build anyway (no second compile).
 profile=${NEWSFLOW_PROFILE:-release}
 case "$profile" in
-  release) build_flags=(--release); bin="$root/target/release" ;;
-  dev) build_flags=(); bin="$root/target/debug" ;;
+  release) build_flags=(--release); bin="${CARGO_TARGET_DIR:-$root/target}/release" ;;
+  dev) build_flags=(); bin="${CARGO_TARGET_DIR:-$root/target}/debug" ;;
   *) log "NEWSFLOW_PROFILE must be release or dev, got $profile"; exit 2 ;;
 esac
 

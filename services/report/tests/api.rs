@@ -1,5 +1,6 @@
-//! The HTTP API against the known fixture: the same rows as JSON, bounded and validated
-//! parameters (400 naming the parameter), SVG charts and the admin endpoints.
+//! The HTTP API against the known fixture (what the real pipeline makes of
+//! `tests/data/corpus.jsonl`): the same rows as JSON, bounded and validated parameters (400
+//! naming the parameter), SVG charts and the admin endpoints.
 
 mod common;
 
@@ -13,15 +14,22 @@ async fn api_serves_the_reports_as_json() -> anyhow::Result<()> {
 
     let daily = server.get_json(&format!("/api/events/daily?{range}"))?;
     assert_eq!(daily["filters"]["from"], "2024-06-19");
-    assert_eq!(daily["rows"].as_array().map(Vec::len), Some(5));
-    assert_eq!(daily["rows"][1]["root_code"], 5);
-    assert_eq!(daily["rows"][1]["mentions"], 3);
+    assert_eq!(daily["rows"].as_array().map(Vec::len), Some(9));
+    // The treaty and Putin defending North Korea: root 05 on the seed sample's day.
+    assert_eq!(daily["rows"][3]["day"], "2024-06-19");
+    assert_eq!(daily["rows"][3]["root_code"], 5);
+    assert_eq!(daily["rows"][3]["events"], 2);
+    assert_eq!(daily["rows"][3]["mentions"], 8);
 
     let dyads = server.get_json(&format!("/api/dyads?{range}&limit=2"))?;
     assert_eq!(dyads["rows"].as_array().map(Vec::len), Some(2));
-    assert_eq!(dyads["rows"][0]["source_code"], "RUSGOV");
-    assert_eq!(dyads["rows"][0]["target_code"], "PRKGOV");
-    assert_eq!(dyads["rows"][0]["events"], 2);
+    // The treaty: one event for both sides, in canonical order.
+    assert_eq!(dyads["rows"][0]["source_code"], "PRKGOV");
+    assert_eq!(dyads["rows"][0]["target_code"], "RUSGOV");
+    assert_eq!(dyads["rows"][0]["events"], 1);
+    assert_eq!(dyads["rows"][0]["mentions"], 6);
+    assert_eq!(dyads["rows"][1]["source_code"], "USA");
+    assert_eq!(dyads["rows"][1]["target_code"], "PRK");
 
     // Dyads over time: one row per dyad and day.
     let daily_dyads = server.get_json(&format!("/api/dyads/daily?{range}"))?;
@@ -44,14 +52,17 @@ async fn api_serves_the_reports_as_json() -> anyhow::Result<()> {
     assert_eq!(
         days,
         [
-            "2024-06-19 RUSGOV>PRKGOV 2",
-            "2024-06-20 KORGOV>RUSGOV 1",
-            "2024-06-20 USAGOV>KORGOV 1",
-            "2024-06-21 USAGOV>PRKGOV 1"
+            "2024-06-19 PRKGOV>RUSGOV 1",
+            "2024-06-19 RUSGOV>PRK 1",
+            "2024-06-19 RUSGOV>USA 1",
+            "2024-06-20 KORGOV>USAGOV 1",
+            "2024-06-20 KOR>RUS 1",
+            "2024-06-21 USA>PRK 1"
         ]
     );
-    assert_eq!(daily_dyads["rows"][0]["mean_goldstein"], 4.95);
-    assert_eq!(daily_dyads["rows"][1]["conflictual_events"], 1);
+    assert_eq!(daily_dyads["rows"][0]["mean_goldstein"], 8.0);
+    assert_eq!(daily_dyads["rows"][0]["mentions"], 6);
+    assert_eq!(daily_dyads["rows"][2]["conflictual_events"], 1);
     let rus = server.get_json(&format!("/api/dyads/daily?{range}&actor=RUS&limit=1"))?;
     assert_eq!(rus["rows"].as_array().map(Vec::len), Some(1));
     assert_eq!(rus["rows"][0]["day"], "2024-06-19");
@@ -61,30 +72,51 @@ async fn api_serves_the_reports_as_json() -> anyhow::Result<()> {
         .as_array()
         .map(|a| a.iter().filter_map(|r| r["actor_code"].as_str()).collect())
         .unwrap_or_default();
-    assert_eq!(codes, ["KORGOV", "RUSGOV", "USAGOV"]);
+    // Events with a South Korean actor or place (the seed's Seoul dateline places most of
+    // them), most active first.
+    assert_eq!(
+        codes,
+        [
+            "RUSGOV",
+            "KORGOV",
+            "USA",
+            "PRKGOV",
+            "IGOWSTNAT",
+            "PRK",
+            "USAGOV",
+            "KOR",
+            "KORMIL",
+            "RUS"
+        ]
+    );
 
     let events = server.get_json(&format!("/api/events?{range}&code=057"))?;
     assert_eq!(events["rows"][0]["event_id"], TREATY);
 
     let event = server.get_json(&format!("/api/events/{TREATY}"))?;
     assert_eq!(event["event"]["cameo_code"], "057");
-    assert_eq!(event["mentions"].as_array().map(Vec::len), Some(3));
+    assert_eq!(event["mentions"].as_array().map(Vec::len), Some(6));
 
     let stories = server.get_json(&format!("/api/stories?{range}&story=1"))?;
-    assert_eq!(stories["rows"][0]["articles"], 3);
-    assert_eq!(stories["rows"][0]["outlets"][2], "yahoo.com");
+    assert_eq!(stories["rows"][0]["articles"], 2);
+    assert_eq!(stories["rows"][0]["outlets"][1], "wire.example");
 
     let dups = server.get_json(&format!("/api/duplicates?{range}"))?;
-    assert_eq!(dups["rows"].as_array().map(Vec::len), Some(4));
+    assert_eq!(dups["rows"].as_array().map(Vec::len), Some(5));
+    // Nothing was rejected in the range; both rejections are on the fixture's rejection day.
     let dlq = server.get_json(&format!("/api/dlq?{range}"))?;
+    assert_eq!(dlq["rows"], serde_json::json!([]));
+    let dlq = server.get_json("/api/dlq?from=2024-06-19&to=2024-06-23")?;
     assert_eq!(dlq["rows"][0]["error_class"], "invalid_json");
-    assert_eq!(dlq["rows"][0]["messages"], 2);
+    assert_eq!(dlq["rows"][0]["messages"], 1);
+    assert_eq!(dlq["rows"][1]["error_class"], "no_text");
 
-    // No dates: the 30 days up to the newest event.
+    // No dates: the 30 days up to the newest event (Japan's aid on 2024-06-22); the 2022,
+    // 2023 and early-May events the seed sample mentions fall outside.
     let default = server.get_json("/api/events/daily")?;
-    assert_eq!(default["filters"]["to"], "2024-06-21");
-    assert_eq!(default["filters"]["from"], "2024-05-23");
-    assert_eq!(default["rows"].as_array().map(Vec::len), Some(6));
+    assert_eq!(default["filters"]["to"], "2024-06-22");
+    assert_eq!(default["filters"]["from"], "2024-05-24");
+    assert_eq!(default["rows"].as_array().map(Vec::len), Some(14));
     drop(server);
     db.drop_db().await
 }
@@ -154,7 +186,7 @@ async fn charts_and_admin_endpoints() -> anyhow::Result<()> {
     let server = Server::start(&db.url)?;
     for (name, needle) in [
         ("timeline", "Events per day by quad class"),
-        ("dyads", "RUSGOV → PRKGOV"),
+        ("dyads", "PRKGOV → RUSGOV"),
         ("actors", "PRKGOV"),
     ] {
         let (status, body) =
@@ -205,7 +237,7 @@ async fn serve_and_cli_work_as_an_analyst_login() -> anyhow::Result<()> {
     let result = async {
         let server = Server::start(&url)?;
         let dyads = server.get_json("/api/dyads?from=2024-06-19&to=2024-06-21")?;
-        assert_eq!(dyads["rows"][0]["source_code"], "RUSGOV");
+        assert_eq!(dyads["rows"][0]["source_code"], "PRKGOV");
         let (status, _) = server.get("/?from=2024-06-19&to=2024-06-21")?;
         assert_eq!(status, 200);
         let out = common::run(&url, &["event", TREATY, "--format", "json"])?;
@@ -265,7 +297,7 @@ async fn a_failing_query_answers_500_without_sql_details_and_logs_them() -> anyh
     assert!(!leaks.iter().any(|l| page.contains(l)), "{page}");
     // Other reports still answer, and the operator finds the cause in the log.
     let dyads = server.get_json("/api/dyads?from=2024-06-19&to=2024-06-21")?;
-    assert_eq!(dyads["rows"][0]["source_code"], "RUSGOV");
+    assert_eq!(dyads["rows"][0]["source_code"], "PRKGOV");
     let log = server.service.log_text();
     assert!(
         log.contains("report query failed") && log.contains("report_duplicates_daily"),
@@ -288,22 +320,27 @@ async fn the_html_page_applies_the_story_filter_to_its_stories_table() -> anyhow
     };
     let (status, all) = server.get("/?from=2024-06-19&to=2024-06-21")?;
     assert_eq!(status, 200);
-    assert!(stories_section(&all).contains("(2 rows)"), "{all}");
-    let (status, one) = server.get("/?from=2024-06-19&to=2024-06-21&story=2")?;
+    assert!(stories_section(&all).contains("(4 rows)"), "{all}");
+    let (status, one) = server.get("/?from=2024-06-19&to=2024-06-21&story=3")?;
     assert_eq!(status, 200);
     let section = stories_section(&one);
     assert!(section.contains("(1 rows)"), "{section}");
-    assert!(section.contains("Blinken in Seoul"), "{section}");
+    assert!(
+        section.contains("Military update from the peninsula"),
+        "{section}"
+    );
     assert!(!section.contains("Putin and Kim"), "{section}");
-    // The events table uses the same story: story 2's four events (one is outside the range).
+    // The events table uses the same story: story 3's two events, one of them (the May
+    // artillery fire) outside the range.
     let events = one
         .split("<section id=\"events\">")
         .nth(1)
         .and_then(|s| s.split("</section>").next())
         .unwrap_or_default();
-    assert!(events.contains("(3 rows)"), "{events}");
+    assert!(events.contains("(1 rows)"), "{events}");
+    assert!(events.contains("KORMIL"), "{events}");
     // The form keeps the story.
-    assert!(one.contains("name=\"story\" value=\"2\""), "{one}");
+    assert!(one.contains("name=\"story\" value=\"3\""), "{one}");
     drop(server);
     db.drop_db().await
 }

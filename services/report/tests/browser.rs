@@ -1,6 +1,6 @@
 //! The HTML page in headless Chromium: a screenshot that shows the charts and a DOM that
-//! carries the fixture's data. Chromium is installed by scripts/ensure-chromium.sh when
-//! missing; nothing here is skipped.
+//! carries the fixture's data (what the real pipeline makes of `tests/data/corpus.jsonl`).
+//! Chromium is installed by scripts/ensure-chromium.sh when missing; nothing here is skipped.
 
 mod common;
 
@@ -77,7 +77,7 @@ async fn html_page_renders_charts_and_data_in_headless_chromium() -> anyhow::Res
         "PRKGOV",
         "057",
         TREATY,
-        "apnews.com reuters.com yahoo.com",
+        "seed.example wire.example",
         "invalid_json",
         "near_duplicate",
     ] {

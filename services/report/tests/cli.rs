@@ -1,11 +1,13 @@
-//! The command line against the known fixture: every subcommand's rows, the three output
-//! formats, the GDELT export's columns and values, charts, and bad filters failing with exit
-//! code 2 and a message that names the flag.
+//! The command line against the known fixture (what the real pipeline makes of
+//! `tests/data/corpus.jsonl`): every subcommand's rows, the three output formats, the GDELT
+//! export's columns and values, charts, and bad filters failing with exit code 2 and a message
+//! that names the flag.
 
 mod common;
 
 use common::{
-    ARTILLERY, CRITICISM, SANCTIONS, TALKS, TREATY, VISIT, fixture_db, png_stats, run, run_json,
+    ARTILLERY, CRITICISM, DEFENDED, MILITARY_SAYS, SANCTIONS, TALKS, TREATY, fixture_db, png_stats,
+    run, run_json,
 };
 use newsflow_report::gdelt::gdelt_event_id;
 use serde_json::{Value, json};
@@ -66,29 +68,41 @@ async fn events_daily_matches_the_view_and_filters_narrow_it() -> anyhow::Result
             "json",
         ],
     )?;
+    // The seed sample's day: statements, Putin's pledge, the treaty and Putin defending North
+    // Korea (root 05), criticism of the US — each reported in the seed and its syndicated copy.
     assert_eq!(
-        june19,
-        json!([
-            {"day": "2024-06-19", "root_code": 4, "quad_class": 1, "country": "PRK", "events": 1, "mentions": 2, "articles": 2, "mean_goldstein": 1.9},
-            {"day": "2024-06-19", "root_code": 5, "quad_class": 1, "country": "PRK", "events": 1, "mentions": 3, "articles": 2, "mean_goldstein": 8.0},
-        ])
+        as_floats(june19),
+        as_floats(json!([
+            {"day": "2024-06-19", "root_code": 1, "quad_class": 1, "country": "KOR", "events": 3, "mentions": 6, "articles": 6, "mean_goldstein": 0.0},
+            {"day": "2024-06-19", "root_code": 1, "quad_class": 1, "country": "UKR", "events": 1, "mentions": 2, "articles": 2, "mean_goldstein": 0.0},
+            {"day": "2024-06-19", "root_code": 3, "quad_class": 1, "country": "KOR", "events": 1, "mentions": 2, "articles": 2, "mean_goldstein": 4.0},
+            {"day": "2024-06-19", "root_code": 5, "quad_class": 1, "country": "KOR", "events": 2, "mentions": 8, "articles": 4, "mean_goldstein": 5.75},
+            {"day": "2024-06-19", "root_code": 11, "quad_class": 3, "country": "KOR", "events": 2, "mentions": 4, "articles": 4, "mean_goldstein": -2.0},
+        ]))
     );
+    // Material conflict: the 2022 invasion, the May artillery fire, the sanctions.
     let conflict = run_json(
         &db.url,
         &["events-daily", "--quad-class", "4", "--format", "json"],
     )?;
-    assert_eq!(conflict.as_array().map(Vec::len), Some(2));
+    let days: Vec<&str> = conflict
+        .as_array()
+        .map(|a| a.iter().filter_map(|r| r["day"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(days, ["2022-02-01", "2024-05-30", "2024-06-21"]);
     let by_code = run_json(
         &db.url,
         &["events-daily", "--code", "057", "--format", "json"],
     )?;
-    assert_eq!(by_code[0]["events"], 1);
     assert_eq!(by_code.as_array().map(Vec::len), Some(1));
+    assert_eq!(by_code[0]["events"], 1);
+    assert_eq!(by_code[0]["mentions"], 6);
+    // Events with a South Korean actor or place.
     let korea = run_json(
         &db.url,
         &["events-daily", "--country", "kor", "--format", "json"],
     )?;
-    assert_eq!(korea.as_array().map(Vec::len), Some(2));
+    assert_eq!(korea.as_array().map(Vec::len), Some(11));
     db.drop_db().await
 }
 
@@ -99,23 +113,27 @@ async fn dyads_actors_and_events_return_the_known_rows() -> anyhow::Result<()> {
         "--from",
         "2024-06-19",
         "--to",
-        "2024-06-21",
+        "2024-06-22",
         "--format",
         "json",
     ];
     let dyads = run_json(&db.url, &[&["dyads"][..], &range].concat())?;
+    // Busiest first: the treaty (one event, canonical order PRK before RUS, 6 mentions).
     assert_eq!(
         codes(&dyads, "source_code", "target_code"),
         [
-            "RUSGOV>PRKGOV",
-            "KORGOV>RUSGOV",
-            "USAGOV>KORGOV",
-            "USAGOV>PRKGOV"
+            "PRKGOV>RUSGOV",
+            "USA>PRK",
+            "KORGOV>USAGOV",
+            "RUSGOV>PRK",
+            "RUSGOV>USA",
+            "JPN>PHL",
+            "KOR>RUS"
         ]
     );
-    assert_eq!(dyads[0]["events"], 2);
-    assert_eq!(dyads[0]["mentions"], 5);
-    assert_eq!(dyads[0]["mean_goldstein"], 4.95);
+    assert_eq!(dyads[0]["events"], 1);
+    assert_eq!(dyads[0]["mentions"], 6);
+    assert_eq!(dyads[0]["mean_goldstein"], 8.0);
 
     let actors = run_json(&db.url, &[&["actors"][..], &range].concat())?;
     let list: Vec<(String, i64, i64, i64)> = actors
@@ -136,36 +154,47 @@ async fn dyads_actors_and_events_return_the_known_rows() -> anyhow::Result<()> {
     assert_eq!(
         list,
         vec![
-            ("PRKGOV".into(), 3, 0, 3),
-            ("RUSGOV".into(), 3, 2, 1),
-            ("KORGOV".into(), 2, 1, 1),
-            ("USAGOV".into(), 2, 2, 0),
+            ("RUSGOV".into(), 6, 5, 1),
+            ("USA".into(), 3, 2, 1),
+            ("PRK".into(), 2, 0, 2),
+            ("KORGOV".into(), 2, 2, 0),
+            ("PRKGOV".into(), 1, 1, 0),
+            ("IGOWSTNAT".into(), 1, 1, 0),
+            ("USAGOV".into(), 1, 0, 1),
+            ("JPN".into(), 1, 1, 0),
+            ("KOR".into(), 1, 1, 0),
+            ("KORMIL".into(), 1, 1, 0),
+            ("PHL".into(), 1, 0, 1),
+            ("RUS".into(), 1, 0, 1),
         ]
     );
     // An actor prefix keeps the matching actors only; --limit cuts.
     let rus = run_json(&db.url, &["actors", "--actor", "RUS", "--format", "json"])?;
-    assert_eq!(codes(&rus, "actor_code", "actor_country"), ["RUSGOV>RUS"]);
+    assert_eq!(
+        codes(&rus, "actor_code", "actor_country"),
+        ["RUSGOV>RUS", "RUS>RUS"]
+    );
     let top = run_json(&db.url, &[&["dyads", "--limit", "1"][..], &range].concat())?;
     assert_eq!(top.as_array().map(Vec::len), Some(1));
 
     let events = run_json(&db.url, &["events", "--format", "json"])?;
-    assert_eq!(events.as_array().map(Vec::len), Some(6));
+    assert_eq!(events.as_array().map(Vec::len), Some(23));
     assert_eq!(events[0]["event_id"], TREATY);
-    // Story 2's events: the two first reported in it (talks, criticism) and the two its
-    // article mentions as well (sanctions, the May artillery fire), as report_stories counts.
+    // Story 2, the Seoul report: Blinken's talks and South Korea's criticism of Russia.
     let story2 = run_json(&db.url, &["events", "--story", "2", "--format", "json"])?;
     let mut ids: Vec<&str> = story2
         .as_array()
         .map(|a| a.iter().filter_map(|r| r["event_id"].as_str()).collect())
         .unwrap_or_default();
     ids.sort_unstable();
-    assert_eq!(ids, [TALKS, CRITICISM, SANCTIONS, ARTILLERY]);
+    assert_eq!(ids, [TALKS, CRITICISM]);
     let sanctions = run_json(
         &db.url,
         &[
             "events", "--code", "16", "--actor", "USA", "--format", "json",
         ],
     )?;
+    assert_eq!(sanctions.as_array().map(Vec::len), Some(1));
     assert_eq!(sanctions[0]["event_id"], SANCTIONS);
     db.drop_db().await
 }
@@ -177,7 +206,7 @@ async fn story_filter_matches_the_events_report_stories_counts() -> anyhow::Resu
         sqlx::query_as("SELECT story_id, event_ids FROM report_stories ORDER BY story_id")
             .fetch_all(&db.pool)
             .await?;
-    assert_eq!(stories.len(), 2);
+    assert_eq!(stories.len(), 5);
     for (story, expected) in stories {
         let s = story.to_string();
         let events = run_json(&db.url, &["events", "--story", &s, "--format", "json"])?;
@@ -202,17 +231,23 @@ async fn story_filter_matches_the_events_report_stories_counts() -> anyhow::Resu
             .unwrap_or_default();
         assert_eq!(counted, i64::try_from(expected.len())?, "story {story}");
     }
-    // Dyads and actors of story 1: the two Russia → North Korea events.
-    let dyads = run_json(&db.url, &["dyads", "--story", "1", "--format", "json"])?;
+    // Dyads and actors of story 2: the talks (canonical order) and the criticism.
+    let dyads = run_json(&db.url, &["dyads", "--story", "2", "--format", "json"])?;
     assert_eq!(
         codes(&dyads, "source_code", "target_code"),
-        ["RUSGOV>PRKGOV"]
+        ["KORGOV>USAGOV", "KOR>RUS"]
     );
-    assert_eq!(dyads[0]["events"], 2);
-    let actors = run_json(&db.url, &["actors", "--story", "1", "--format", "json"])?;
+    let actors = run_json(&db.url, &["actors", "--story", "2", "--format", "json"])?;
     assert_eq!(
         codes(&actors, "actor_code", "actor_country"),
-        ["PRKGOV>PRK", "RUSGOV>RUS"]
+        ["KORGOV>KOR", "USAGOV>USA", "KOR>KOR", "RUS>RUS"]
+    );
+    // Story 1, the seed sample: the treaty is its busiest dyad, among ten.
+    let dyads = run_json(&db.url, &["dyads", "--story", "1", "--format", "json"])?;
+    assert_eq!(dyads.as_array().map(Vec::len), Some(10));
+    assert_eq!(
+        codes(&dyads, "source_code", "target_code")[0],
+        "PRKGOV>RUSGOV"
     );
     // A story nobody wrote has no events.
     let none = run_json(&db.url, &["events", "--story", "99", "--format", "json"])?;
@@ -227,7 +262,7 @@ async fn dyads_daily_is_the_dyads_over_time() -> anyhow::Result<()> {
         "--from",
         "2024-06-19",
         "--to",
-        "2024-06-21",
+        "2024-06-22",
         "--format",
         "json",
     ];
@@ -235,18 +270,27 @@ async fn dyads_daily_is_the_dyads_over_time() -> anyhow::Result<()> {
     assert_eq!(
         as_floats(rows),
         as_floats(json!([
+            {"day": "2024-06-19", "source_code": "PRKGOV", "source_name": "Kim Jong Un",
+             "target_code": "RUSGOV", "target_name": "Vladimir Putin", "events": 1, "mentions": 6,
+             "mean_goldstein": 8.0, "cooperative_events": 1, "conflictual_events": 0},
             {"day": "2024-06-19", "source_code": "RUSGOV", "source_name": "Vladimir Putin",
-             "target_code": "PRKGOV", "target_name": "Kim Jong Un", "events": 2, "mentions": 5,
-             "mean_goldstein": 4.95, "cooperative_events": 2, "conflictual_events": 0},
-            {"day": "2024-06-20", "source_code": "KORGOV", "source_name": "South Korea",
-             "target_code": "RUSGOV", "target_name": "Russia", "events": 1, "mentions": 1,
+             "target_code": "PRK", "target_name": "North Korea", "events": 1, "mentions": 2,
+             "mean_goldstein": 3.5, "cooperative_events": 1, "conflictual_events": 0},
+            {"day": "2024-06-19", "source_code": "RUSGOV", "source_name": "Vladimir Putin",
+             "target_code": "USA", "target_name": "United States", "events": 1, "mentions": 2,
              "mean_goldstein": -2.0, "cooperative_events": 0, "conflictual_events": 1},
-            {"day": "2024-06-20", "source_code": "USAGOV", "source_name": "Antony Blinken",
-             "target_code": "KORGOV", "target_name": "South Korea", "events": 1, "mentions": 1,
+            {"day": "2024-06-20", "source_code": "KORGOV", "source_name": "South Korea",
+             "target_code": "USAGOV", "target_name": "Antony Blinken", "events": 1, "mentions": 2,
              "mean_goldstein": 1.0, "cooperative_events": 1, "conflictual_events": 0},
-            {"day": "2024-06-21", "source_code": "USAGOV", "source_name": "United States",
-             "target_code": "PRKGOV", "target_name": "North Korea", "events": 1, "mentions": 1,
+            {"day": "2024-06-20", "source_code": "KOR", "source_name": "South Korea",
+             "target_code": "RUS", "target_name": "Russia", "events": 1, "mentions": 1,
+             "mean_goldstein": -2.0, "cooperative_events": 0, "conflictual_events": 1},
+            {"day": "2024-06-21", "source_code": "USA", "source_name": "United States",
+             "target_code": "PRK", "target_name": "North Korea", "events": 1, "mentions": 4,
              "mean_goldstein": -8.0, "cooperative_events": 0, "conflictual_events": 1},
+            {"day": "2024-06-22", "source_code": "JPN", "source_name": "Japan",
+             "target_code": "PHL", "target_name": "Philippines", "events": 1, "mentions": 1,
+             "mean_goldstein": 7.4, "cooperative_events": 1, "conflictual_events": 0},
         ]))
     );
 
@@ -273,10 +317,7 @@ async fn dyads_daily_is_the_dyads_over_time() -> anyhow::Result<()> {
         &db.url,
         &[&["dyads-daily", "--quad-class", "4"][..], &range].concat(),
     )?;
-    assert_eq!(
-        codes(&conflict, "source_code", "target_code"),
-        ["USAGOV>PRKGOV"]
-    );
+    assert_eq!(codes(&conflict, "source_code", "target_code"), ["USA>PRK"]);
     assert_eq!(conflict[0]["day"], "2024-06-21");
     let story2 = run_json(
         &db.url,
@@ -284,7 +325,7 @@ async fn dyads_daily_is_the_dyads_over_time() -> anyhow::Result<()> {
     )?;
     assert_eq!(
         codes(&story2, "source_code", "target_code"),
-        ["KORGOV>RUSGOV", "USAGOV>KORGOV", "USAGOV>PRKGOV"]
+        ["KORGOV>USAGOV", "KOR>RUS"]
     );
     let usa = run_json(
         &db.url,
@@ -292,7 +333,7 @@ async fn dyads_daily_is_the_dyads_over_time() -> anyhow::Result<()> {
     )?;
     assert_eq!(
         codes(&usa, "day", "target_code"),
-        ["2024-06-20>KORGOV", "2024-06-21>PRKGOV"]
+        ["2024-06-19>USA", "2024-06-20>USAGOV", "2024-06-21>PRK"]
     );
     let first = run_json(
         &db.url,
@@ -300,7 +341,7 @@ async fn dyads_daily_is_the_dyads_over_time() -> anyhow::Result<()> {
     )?;
     assert_eq!(
         codes(&first, "day", "source_code"),
-        ["2024-06-19>RUSGOV", "2024-06-20>KORGOV"]
+        ["2024-06-19>PRKGOV", "2024-06-19>RUSGOV"]
     );
 
     // CSV and the table.
@@ -324,7 +365,9 @@ async fn dyads_daily_is_the_dyads_over_time() -> anyhow::Result<()> {
     assert_eq!(
         String::from_utf8(out.stdout)?,
         "day,source_code,source_name,target_code,target_name,events,mentions,mean_goldstein,cooperative,conflictual\n\
-         2024-06-19,RUSGOV,Vladimir Putin,PRKGOV,Kim Jong Un,2,5,4.95,2,0\n"
+         2024-06-19,PRKGOV,Kim Jong Un,RUSGOV,Vladimir Putin,1,6,8.00,1,0\n\
+         2024-06-19,RUSGOV,Vladimir Putin,PRK,North Korea,1,2,3.50,1,0\n\
+         2024-06-19,RUSGOV,Vladimir Putin,USA,United States,1,2,-2.00,0,1\n"
     );
     let out = run(
         &db.url,
@@ -349,36 +392,60 @@ async fn dyads_daily_is_the_dyads_over_time() -> anyhow::Result<()> {
 async fn event_shows_every_mention_with_sentence_outlet_and_url() -> anyhow::Result<()> {
     let db = fixture_db().await?;
     let record = run_json(&db.url, &["event", TREATY, "--format", "json"])?;
-    assert_eq!(record["event"]["source_code"], "RUSGOV");
-    assert_eq!(record["event"]["target_code"], "PRKGOV");
+    // One event for both sides of the signing, in canonical order.
+    assert_eq!(record["event"]["source_code"], "PRKGOV");
+    assert_eq!(record["event"]["target_code"], "RUSGOV");
     assert_eq!(record["event"]["cameo_code"], "057");
     assert_eq!(record["event"]["event_date"], "2024-06-19");
+    assert_eq!(record["event"]["num_mentions"], 6);
     let mentions = record["mentions"].as_array().cloned().unwrap_or_default();
-    assert_eq!(mentions.len(), 3);
-    let outlets: Vec<&str> = mentions
+    assert_eq!(mentions.len(), 6);
+    let reports: Vec<(&str, i64, bool)> = mentions
         .iter()
-        .filter_map(|m| m["outlet"].as_str())
+        .map(|m| {
+            (
+                m["outlet"].as_str().unwrap_or_default(),
+                m["sentence_no"].as_i64().unwrap_or(-1),
+                m["is_copy"].as_bool().unwrap_or_default(),
+            )
+        })
         .collect();
-    assert_eq!(outlets, ["apnews.com", "apnews.com", "reuters.com"]);
-    assert_eq!(mentions[0]["in_title"], true);
     assert_eq!(
-        mentions[2]["url"],
-        "https://www.reuters.com/world/putin-kim-treaty"
+        reports,
+        [
+            ("seed.example", 12, false),
+            ("seed.example", 46, false),
+            ("seed.example", 48, false),
+            ("wire.example", 12, true),
+            ("wire.example", 46, true),
+            ("wire.example", 48, true),
+        ]
     );
+    assert_eq!(mentions[0]["url"], "https://seed.example/world/seed");
+    assert_eq!(mentions[3]["url"], "https://wire.example/world/seed-copy");
     assert!(
         mentions[1]["sentence"]
             .as_str()
-            .is_some_and(|s| s.contains("strategic partnership treaty"))
+            .is_some_and(|s| s.starts_with("Russia and North Korea signed a new treaty"))
+    );
+    // A headline mention: the sanctions report's title.
+    let sanctions = run_json(&db.url, &["event", SANCTIONS, "--format", "json"])?;
+    assert_eq!(sanctions["mentions"][0]["in_title"], true);
+    assert_eq!(
+        sanctions["mentions"][0]["sentence"],
+        "US imposes new sanctions on North Korea"
     );
 
     let table = run(&db.url, &["event", TREATY])?;
     assert!(table.status.success());
     let text = String::from_utf8(table.stdout)?;
     assert!(
-        text.contains("RUSGOV (Vladimir Putin)") && text.contains("057 (root 05"),
+        text.contains("PRKGOV (Kim Jong Un)")
+            && text.contains("RUSGOV (Vladimir Putin)")
+            && text.contains("057 (root 05"),
         "{text}"
     );
-    assert!(text.contains("(3 rows)"), "{text}");
+    assert!(text.contains("(6 rows)"), "{text}");
 
     let missing = run(&db.url, &["event", "00000000000000000000000000000000"])?;
     assert_eq!(missing.status.code(), Some(1));
@@ -400,36 +467,48 @@ async fn stories_duplicates_and_dlq_in_csv() -> anyhow::Result<()> {
         Ok(reader.records().collect::<Result<_, _>>()?)
     };
     let stories = read(&["stories", "--format", "csv"])?;
-    assert_eq!(stories.len(), 2);
-    // Newest first: story 2, then the treaty story with 3 articles from 3 outlets.
-    assert_eq!(&stories[1][0], "1");
-    assert_eq!(&stories[1][4], "3");
-    assert_eq!(&stories[1][6], "apnews.com reuters.com yahoo.com");
-    assert_eq!(&stories[1][7], "2");
-    let one = read(&["stories", "--story", "2", "--format", "csv"])?;
+    // Newest first; the seed sample's story last: 2 articles (1 a copy) from 2 outlets.
+    let ids: Vec<&str> = stories.iter().map(|r| &r[0]).collect();
+    assert_eq!(ids, ["5", "4", "2", "3", "1"]);
+    assert_eq!(&stories[4][4], "2");
+    assert_eq!(&stories[4][5], "1");
+    assert_eq!(&stories[4][6], "seed.example wire.example");
+    assert_eq!(&stories[4][7], "17");
+    let one = read(&["stories", "--story", "4", "--format", "csv"])?;
     assert_eq!(one.len(), 1);
-    assert_eq!(&one[0][7], "4");
+    assert_eq!(&one[0][1], "US imposes new sanctions on North Korea");
+    assert_eq!((&one[0][4], &one[0][5], &one[0][7]), ("2", "1", "1"));
+    assert_eq!(&one[0][8], SANCTIONS);
     let early = read(&["stories", "--to", "2024-06-19", "--format", "csv"])?;
     assert_eq!(early.len(), 1);
 
     let dups = read(&["duplicates", "--format", "csv"])?;
     let kinds: Vec<String> = dups
         .iter()
-        .map(|r| format!("{} {} {}", &r[0], &r[1], &r[2]))
+        .map(|r| format!("{} {} {} {}", &r[0], &r[1], &r[2], &r[3]))
         .collect();
     assert_eq!(
         kinds,
         [
-            "2024-06-19 near_duplicate 1",
-            "2024-06-19 original 2",
-            "2024-06-20 exact_url 1",
-            "2024-06-20 original 1"
+            "2024-06-19 near_duplicate 1 0.99",
+            "2024-06-19 original 1 ",
+            "2024-06-20 original 2 ",
+            "2024-06-21 exact_url 1 1.00",
+            "2024-06-21 original 1 ",
+            "2024-06-22 original 1 ",
         ]
     );
-    let dlq = read(&["dlq", "--from", "2024-06-20", "--format", "csv"])?;
-    assert_eq!(dlq.len(), 1);
-    assert_eq!(&dlq[0][1], "no_text");
-    assert_eq!(&dlq[0][2], "1");
+    let dlq = read(&["dlq", "--format", "csv"])?;
+    let classes: Vec<String> = dlq
+        .iter()
+        .map(|r| format!("{} {} {} {}", &r[0], &r[1], &r[2], &r[3]))
+        .collect();
+    assert_eq!(
+        classes,
+        ["2024-06-23 invalid_json 1 86", "2024-06-23 no_text 1 209"]
+    );
+    let none = read(&["dlq", "--to", "2024-06-22", "--format", "csv"])?;
+    assert!(none.is_empty());
     db.drop_db().await
 }
 
@@ -447,7 +526,7 @@ async fn table_output_is_aligned() -> anyhow::Result<()> {
     assert!(lines[1].starts_with("-----------  "), "{text}");
     // Every data row has its events column ending at the same place as the header's.
     let end = lines[0].find("events").map(|i| i + "events".len());
-    for line in &lines[2..6] {
+    for line in &lines[2..8] {
         let digit = line
             .char_indices()
             .take_while(|(i, _)| Some(*i) < end)
@@ -455,7 +534,7 @@ async fn table_output_is_aligned() -> anyhow::Result<()> {
             .map(|(_, c)| c);
         assert!(digit.is_some_and(|c| c.is_ascii_digit()), "{line}");
     }
-    assert_eq!(lines.last().copied(), Some("(4 rows)"));
+    assert_eq!(lines.last().copied(), Some("(6 rows)"));
     db.drop_db().await
 }
 
@@ -581,13 +660,17 @@ async fn gdelt_export_has_61_and_16_columns_with_the_known_values() -> anyhow::R
             .collect())
     };
     let events = read("20240619000000.export.CSV")?;
-    assert_eq!(events.len(), 2);
+    assert_eq!(
+        events.len(),
+        9,
+        "the seed sample's nine events of its own day"
+    );
     assert!(
         events.iter().all(|r| r.len() == 61),
         "every event row has 61 columns"
     );
     let treaty_id = gdelt_event_id(TREATY);
-    assert_eq!(treaty_id, 0x5f0c_1d2e_3a4b_5c6d);
+    assert_eq!(treaty_id, 0x404c_93c4_3189_b5c6);
     let e = events
         .iter()
         .find(|r| r[0] == treaty_id.to_string())
@@ -597,37 +680,41 @@ async fn gdelt_export_has_61_and_16_columns_with_the_known_values() -> anyhow::R
         (2, "202406"),
         (3, "2024"),
         (4, "2024.4685"),
-        (5, "RUSGOV"),
-        (6, "Vladimir Putin"),
-        (7, "RUS"),
+        // One event for both sides of the signing, in canonical order (PRK before RUS).
+        (5, "PRKGOV"),
+        (6, "Kim Jong Un"),
+        (7, "PRK"),
         (12, "GOV"),
-        (15, "PRKGOV"),
-        (16, "Kim Jong Un"),
-        (17, "PRK"),
+        (15, "RUSGOV"),
+        (16, "Vladimir Putin"),
+        (17, "RUS"),
         (22, "GOV"),
-        (25, "1"),
+        // Reported deep in the article, never in its headline or lead.
+        (25, "0"),
         (26, "057"),
         (27, "057"),
         (28, "05"),
         (29, "1"),
         (30, "8.0"),
-        (31, "3"),
+        // 3 reports in the seed sample and 3 in its syndicated copy: 2 outlets, 2 articles.
+        (31, "6"),
         (32, "2"),
         (33, "2"),
         (34, ""),
         (35, ""),
         (43, ""),
-        // ActionGeo: a city (type 4), FIPS 10-4 country code as GDELT writes it (KN, not PRK).
+        // ActionGeo: the seed's "SEOUL" dateline, a city (type 4), FIPS 10-4 country code as
+        // GDELT writes it (KS, not KOR).
         (51, "4"),
-        (52, "Pyongyang, North Korea"),
-        (53, "KN"),
+        (52, "Seoul, South Korea"),
+        (53, "KS"),
         (54, ""),
         (55, ""),
-        (56, "39.0392"),
-        (57, "125.7625"),
+        (56, "37.5700"),
+        (57, "126.9800"),
         (58, ""),
-        (59, "20240619030000"),
-        (60, "https://apnews.com/article/russia-north-korea-treaty"),
+        (59, "20240619090000"),
+        (60, "https://seed.example/world/seed"),
     ];
     for (i, v) in expect {
         assert_eq!(
@@ -638,43 +725,48 @@ async fn gdelt_export_has_61_and_16_columns_with_the_known_values() -> anyhow::R
             newsflow_report::gdelt::EVENT_COLUMNS[i]
         );
     }
-    // The visit's hex id has its top bit set: the number is still positive and stable.
-    let visit_id = gdelt_event_id(VISIT);
-    assert_eq!(visit_id, 0x1a8b_7c6d_5e4f_3021);
-    assert!(events.iter().any(|r| r[0] == visit_id.to_string()));
+    // Putin defending North Korea: its hex id has the top bit set; the number is still
+    // positive and stable.
+    let defended_id = gdelt_event_id(DEFENDED);
+    assert_eq!(defended_id, 0x7ee6_55a0_f06b_9b8a);
+    assert!(events.iter().any(|r| r[0] == defended_id.to_string()));
 
     let mentions = read("20240619000000.mentions.CSV")?;
     assert!(
         mentions.iter().all(|r| r.len() == 16),
         "every mention row has 16 columns"
     );
-    assert_eq!(mentions.len(), 5, "3 treaty mentions + 2 visit mentions");
+    assert_eq!(
+        mentions.len(),
+        22,
+        "11 mentions in the seed sample, each carried over to its copy"
+    );
     let treaty: Vec<&Vec<String>> = mentions
         .iter()
         .filter(|r| r[0] == treaty_id.to_string())
         .collect();
-    assert_eq!(treaty.len(), 3);
+    assert_eq!(treaty.len(), 6);
+    // "SEOUL, South Korea — Russia and North Korea signed a new treaty …" (sentence 46, at
+    // character 4963): Actor1 (North Korea) 11 characters in, Actor2 (Russia) opens it.
     let lead = treaty
         .iter()
-        .find(|r| r[4] == "apnews.com" && r[6] == "1")
-        .ok_or_else(|| anyhow::anyhow!("AP lead mention missing"))?;
-    let body_len: i32 = sqlx::query_scalar("SELECT char_length(body) FROM articles WHERE id = 1")
-        .fetch_one(&db.pool)
-        .await?;
+        .find(|r| r[4] == "seed.example" && r[6] == "46")
+        .ok_or_else(|| anyhow::anyhow!("the seed's treaty mention is missing"))?;
+    let body_lens: Vec<i32> =
+        sqlx::query_scalar("SELECT char_length(body) FROM articles WHERE id IN (1, 3) ORDER BY id")
+            .fetch_all(&db.pool)
+            .await?;
     let expect = [
-        (1, "20240619030000".to_owned()),
-        (2, "20240619030000".to_owned()),
+        (1, "20240619090000".to_owned()),
+        (2, "20240619090000".to_owned()),
         (3, "1".to_owned()),
-        (
-            5,
-            "https://apnews.com/article/russia-north-korea-treaty".to_owned(),
-        ),
-        (7, "48".to_owned()),
-        (8, "87".to_owned()),
-        (9, "99".to_owned()),
+        (5, "https://seed.example/world/seed".to_owned()),
+        (7, "4974".to_owned()),
+        (8, "4963".to_owned()),
+        (9, "4986".to_owned()),
         (10, "1".to_owned()),
-        (11, "95".to_owned()),
-        (12, body_len.to_string()),
+        (11, "92".to_owned()),
+        (12, body_lens[0].to_string()),
         (13, String::new()),
     ];
     for (i, v) in expect {
@@ -686,17 +778,43 @@ async fn gdelt_export_has_61_and_16_columns_with_the_known_values() -> anyhow::R
             newsflow_report::gdelt::MENTION_COLUMNS[i]
         );
     }
-    let copy = mentions
+    // The same report in the syndicated copy: mentioned when the copy was published, in a
+    // longer document (the copyright line).
+    let copy = treaty
         .iter()
-        .find(|r| r[4] == "yahoo.com")
-        .ok_or_else(|| anyhow::anyhow!("syndicated mention missing"))?;
-    assert_eq!(copy[8], "-1", "no target: GDELT's -1 offset");
-    // Seoul is South Korea: KS.
+        .find(|r| r[4] == "wire.example" && r[6] == "46")
+        .ok_or_else(|| anyhow::anyhow!("the copy's treaty mention is missing"))?;
+    assert_eq!(copy[2], "20240619103000");
+    assert_eq!(copy[5], "https://wire.example/world/seed-copy");
+    assert_eq!(copy[12], body_lens[1].to_string());
+    // Stoltenberg's statement (sentence 52) has no target: GDELT's -1 offset.
+    let statement = mentions
+        .iter()
+        .find(|r| r[4] == "wire.example" && r[6] == "52")
+        .ok_or_else(|| anyhow::anyhow!("Stoltenberg's statement missing"))?;
+    assert_eq!(statement[8], "-1", "no target: GDELT's -1 offset");
+    // Seoul is South Korea: KS; the military's statement is located in North Korea: KN.
     let june20 = read("20240620000000.export.CSV")?;
-    assert!(
-        june20
+    assert_eq!(june20.len(), 3);
+    for (event, geo) in [
+        (TALKS, ["4", "Seoul, South Korea", "KS"]),
+        (CRITICISM, ["4", "Seoul, South Korea", "KS"]),
+        (MILITARY_SAYS, ["1", "North Korea", "KN"]),
+    ] {
+        let row = june20
             .iter()
-            .all(|r| r[51..54] == ["4", "Seoul, South Korea", "KS"])
+            .find(|r| r[0] == gdelt_event_id(event).to_string())
+            .ok_or_else(|| anyhow::anyhow!("{event} not exported"))?;
+        assert_eq!(row[51..54], geo, "{event}");
+    }
+    // The sanctions: reported in the headline, so a root event; 4 mentions from 1 outlet
+    // (NumSources) in 2 articles, the report and its re-post (NumArticles).
+    let june21 = read("20240621000000.export.CSV")?;
+    assert_eq!(june21.len(), 1);
+    assert_eq!(june21[0][0], gdelt_event_id(SANCTIONS).to_string());
+    assert_eq!(
+        june21[0][25..34],
+        ["1", "163", "163", "16", "4", "-8.0", "4", "1", "2"]
     );
     // Out of range: the May artillery fire is not exported.
     let all: String = files
@@ -799,7 +917,7 @@ async fn charts_render_to_png_and_svg() -> anyhow::Result<()> {
         assert!(svg.contains(title), "{kind} has its title");
     }
     let dyads = std::fs::read_to_string(dir.join("dyads.svg"))?;
-    assert!(dyads.contains("RUSGOV → PRKGOV") && dyads.contains("mean Goldstein"));
+    assert!(dyads.contains("PRKGOV → RUSGOV") && dyads.contains("mean Goldstein"));
     let timeline = std::fs::read_to_string(dir.join("timeline.svg"))?;
     assert!(timeline.contains("3 verbal conflict") && timeline.contains("event date"));
     std::fs::remove_dir_all(&dir)?;

@@ -1,5 +1,6 @@
 //! Shared helpers of the report tests: a fresh migrated database loaded with the known
-//! fixture (`fixture.sql`), the binary, and a running `serve`.
+//! fixture (`fixture.sql`, what the real pipeline makes of `tests/data/corpus.jsonl`, built by
+//! scripts/report-fixture.sh), the binary, and a running `serve`.
 
 #![allow(dead_code)]
 
@@ -12,21 +13,30 @@ use newsflow_testkit::{Service, TestDb, free_port};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_newsflow-report");
 
-/// Two stories, five articles, six events, nine mentions, three rejected messages.
+/// The corpus through dedup and extract: five stories, seven articles (the seed sample, its
+/// syndicated copy on wire.example, four wire reports and an exact re-post of one), 23 events
+/// with 48 mentions, and two rejected messages.
 pub const FIXTURE: &str = include_str!("fixture.sql");
 
-/// RUSGOV → PRKGOV 057 on 2024-06-19: the treaty signing, 3 mentions from 2 outlets.
-pub const TREATY: &str = "5f0c1d2e3a4b5c6d7e8f901a2b3c4d5e";
-/// RUSGOV → PRKGOV 042 on 2024-06-19: the state visit, mentioned by AP and its Yahoo copy.
-pub const VISIT: &str = "9a8b7c6d5e4f30211203a4b5c6d7e8f9";
-/// USAGOV → KORGOV 040 on 2024-06-20 in Seoul.
-pub const TALKS: &str = "0b1c2d3e4f5061728394a5b6c7d8e9f0";
-/// KORGOV → RUSGOV 111 on 2024-06-20.
-pub const CRITICISM: &str = "1c2d3e4f5061728394a5b6c7d8e9f0a1";
-/// USAGOV → PRKGOV 163 on 2024-06-21, no place.
-pub const SANCTIONS: &str = "2d3e4f5061728394a5b6c7d8e9f0a1b2";
-/// PRKMIL (no target) 190 on 2024-05-30.
-pub const ARTILLERY: &str = "3e4f5061728394a5b6c7d8e9f0a1b2c3";
+/// PRKGOV <-> RUSGOV 057 on 2024-06-19 in Seoul: the treaty signing, one event for both sides
+/// (a signing is symmetric: canonical order, PRK before RUS), 3 mentions in the seed sample
+/// and 3 in its syndicated copy.
+pub const TREATY: &str = "404c93c43189b5c67402090205677d7f";
+/// RUSGOV -> PRK 052 on 2024-06-19: Putin defended North Korea (seed sample and its copy).
+pub const DEFENDED: &str = "fee655a0f06b9b8a28de2f76d4c2f71e";
+/// KORGOV <-> USAGOV 040 on 2024-06-20 in Seoul: Blinken's talks (headline and lead).
+pub const TALKS: &str = "b692b634f2822b3aa91bbfdad30c6e99";
+/// KOR -> RUS 111 on 2024-06-20 in Seoul: South Korea criticized Russia.
+pub const CRITICISM: &str = "da8b7600795a95dbcab161064d2208d4";
+/// KORMIL 010 on 2024-06-20: South Korea's military said (the artillery report).
+pub const MILITARY_SAYS: &str = "327fa1782ee443e330accdb23b7fb78e";
+/// USA -> PRK 163 on 2024-06-21 in Washington: new sanctions, 2 mentions in the AP report and
+/// 2 in its exact re-post.
+pub const SANCTIONS: &str = "0fce2f1d0bc51473c667e39010c2df45";
+/// JPN -> PHL 073 on 2024-06-22 in Tokyo: humanitarian aid (material cooperation).
+pub const AID: &str = "b4ebe2316d1e7785c9826b5291e04717";
+/// PRKMIL 194 (no target) on 2024-05-30, located in North Korea only (a country).
+pub const ARTILLERY: &str = "ebc9b53563e9f579752557b7023201f8";
 
 /// A fresh migrated database with the fixture loaded.
 pub async fn fixture_db() -> anyhow::Result<TestDb> {
