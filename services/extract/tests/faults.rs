@@ -329,7 +329,7 @@ async fn broker_stopped_for_30s_and_restarted() -> anyhow::Result<()> {
             println!(
                 "{}: outbox relay renewed its producer {} times",
                 r.name(),
-                s.metric("newsflow_outbox_producer_renewals_total")?
+                s.metric("newsflow_outbox_producer_renewals_total")? as u64
             );
         }
     }
@@ -402,7 +402,7 @@ async fn postgres_crash_restart_and_30s_outage() -> anyhow::Result<()> {
             println!(
                 "{}: outbox relay renewed its producer {} times",
                 r.name(),
-                s.metric("newsflow_outbox_producer_renewals_total")?
+                s.metric("newsflow_outbox_producer_renewals_total")? as u64
             );
         }
     }
