@@ -127,6 +127,19 @@ pub fn consumer(
         group: group.to_owned(),
         handle: tokio::runtime::Handle::current(),
     };
+    // A static member's restart must fit inside its session, or the group rebalances anyway
+    // (what static membership is meant to avoid); KIP-345 recommends a long session for them.
+    // On the local broker (Tansu 0.6.0) a member whose session ran out is worse than a
+    // rebalance: its session is renewed only by a successful Heartbeat (never by JoinGroup or
+    // SyncGroup, which the broker holds 3 s each for a static member) and survives a broker
+    // restart with its old deadline, and an evicted group leader can stay the group's leader,
+    // leaving nobody to assign partitions (RELIABILITY.md, Faults). 60 s covers a restart, a
+    // rebalance round and a 30 s broker outage with librdkafka's reconnect backoff.
+    let session_timeout = if instance_id.is_some() {
+        "60000"
+    } else {
+        "10000"
+    };
     let mut config = client_config(
         args,
         &[
@@ -138,10 +151,10 @@ pub fn consumer(
             ("enable.auto.commit", "true"),
             ("auto.commit.interval.ms", "1000"),
             ("partition.assignment.strategy", "range"),
-            // Short enough that the local broker completes rebalances promptly (with 45 s it
-            // left new members idle for the rest of a test); raise it through
-            // --kafka-property for a slow coordinator.
-            ("session.timeout.ms", "10000"),
+            // Dynamic members: short enough that the local broker completes rebalances promptly
+            // after a member died (with 45 s it left new members idle for the rest of a test).
+            // Static members: 60 s (above). Either can be set through --kafka-property.
+            ("session.timeout.ms", session_timeout),
             ("heartbeat.interval.ms", "2000"),
             ("max.poll.interval.ms", "300000"),
             // A subscribed topic that does not exist yet (created after the service started)

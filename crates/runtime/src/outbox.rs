@@ -369,6 +369,7 @@ impl Relay {
                 // Some of the batch may have been delivered: check before the next round.
                 self.reconciled = false;
                 self.partitions.clear();
+                self.renew_producer(&error);
                 return Err(RelayError::Publish {
                     topic: topic.clone(),
                     error,
@@ -387,6 +388,28 @@ impl Relay {
         self.reconciled = true;
         metrics::counter!("newsflow_outbox_published_total").increment(ids.len() as u64);
         Ok(ids.len() + removed)
+    }
+
+    /// Replaces the producer after a failed round. Every delivery of the round has been
+    /// resolved, so the old producer holds nothing still to send, and the next round reconciles
+    /// before it publishes: a fresh producer (new producer id, sequences from zero) is as safe
+    /// as the old one. It is needed because librdkafka's idempotent producer bumps its epoch
+    /// by itself after a message timed out (KIP-360), and the local broker (Tansu 0.6.0)
+    /// panics in its storage task on a produce with an epoch it never issued, after which it
+    /// fails every request until restarted: a broker outage longer than the message timeout
+    /// would otherwise leave the restarted broker unusable (RELIABILITY.md, Faults).
+    fn renew_producer(&mut self, cause: &rdkafka::error::KafkaError) {
+        match crate::kafka::producer(&self.kafka) {
+            Ok(producer) => {
+                // Dropping the old one purges its (empty) queue without waiting.
+                self.producer = producer;
+                metrics::counter!("newsflow_outbox_producer_renewals_total").increment(1);
+                tracing::info!(error = %cause, "publishing failed; the outbox relay continues with a new producer");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot create a new producer; keeping the old one");
+            }
+        }
     }
 
     /// Runs until shutdown, then drains what is left for up to [`SHUTDOWN_DRAIN`] and flushes

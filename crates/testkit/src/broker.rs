@@ -86,7 +86,12 @@ impl Broker {
                 "--storage-engine",
                 "sqlite://tansu.db",
             ])
-            .env("RUST_LOG", "warn")
+            // NEWSFLOW_TANSU_LOG (e.g. `tansu_broker::coordinator=debug`) traces the broker
+            // for a failing test; its log is in the test's failure message.
+            .env(
+                "RUST_LOG",
+                std::env::var("NEWSFLOW_TANSU_LOG").unwrap_or_else(|_| "warn".to_owned()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -167,6 +172,11 @@ impl Drop for Broker {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // NEWSFLOW_TANSU_KEEP=1 keeps the directory (SQLite file and whole log) to inspect.
+        if std::env::var_os("NEWSFLOW_TANSU_KEEP").is_some() {
+            eprintln!("broker directory kept: {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
