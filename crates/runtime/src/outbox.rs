@@ -336,6 +336,10 @@ impl Relay {
             let n = self.partitions(topic).await?;
             partitions.push(partition_for(key.as_deref(), *id, n));
         }
+        // From here until the commit, rows may be on the broker and still in the outbox: any
+        // failure (a publish, the DELETE, the commit: Postgres can crash between them) leaves
+        // the next round to reconcile first, or it would publish them a second time.
+        self.reconciled = false;
         // Enqueue everything first (the producer batches and keeps per-partition order),
         // then wait for every acknowledgement before deleting anything.
         let deliveries =
@@ -366,8 +370,7 @@ impl Relay {
         let results = join_all(deliveries).await;
         for (result, (_, topic, ..)) in results.into_iter().zip(&rows) {
             if let Err((error, _)) = result {
-                // Some of the batch may have been delivered: check before the next round.
-                self.reconciled = false;
+                // Some of the batch may have been delivered: the next round reconciles.
                 self.partitions.clear();
                 self.renew_producer(&error);
                 return Err(RelayError::Publish {
@@ -381,10 +384,7 @@ impl Relay {
             .bind(&ids)
             .execute(&mut *tx)
             .await?;
-        if let Err(e) = tx.commit().await {
-            self.reconciled = false;
-            return Err(e.into());
-        }
+        tx.commit().await?;
         self.reconciled = true;
         metrics::counter!("newsflow_outbox_published_total").increment(ids.len() as u64);
         Ok(ids.len() + removed)
