@@ -100,10 +100,22 @@ case "${1:-up}" in
     log "up: broker $broker_addr, database $DATABASE_URL"
     ;;
   down)
-    if [ -f "$tansu_dir/broker.pid" ] && kill "$(cat "$tansu_dir/broker.pid")" 2>/dev/null; then
+    # Tansu 0.6.0 does not always exit on SIGTERM (seen under load, and after a panic in its
+    # signal handling): give it 10 s, then SIGKILL, so a stale broker never keeps the port.
+    pids=$( { [ -f "$tansu_dir/broker.pid" ] && cat "$tansu_dir/broker.pid"; pgrep -f "tansu broker --listener-url tcp://$broker_addr"; } 2>/dev/null | sort -u || true)
+    if [ -n "$pids" ]; then
+      # shellcheck disable=SC2086 # one pid per word
+      kill $pids 2>/dev/null || true
+      for _ in $(seq 1 50); do
+        alive=$(for p in $pids; do kill -0 "$p" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null && echo "$p"; done)
+        [ -z "$alive" ] && break
+        sleep 0.2
+      done
+      # shellcheck disable=SC2086
+      [ -n "${alive:-}" ] && kill -9 $alive 2>/dev/null || true
       log "broker stopped"
     else
-      pkill -f "tansu broker --listener-url tcp://$broker_addr" 2>/dev/null && log "broker stopped" || log "broker was not running"
+      log "broker was not running"
     fi
     rm -f "$tansu_dir/broker.pid"
     ;;
