@@ -107,7 +107,10 @@ case "${1:-up}" in
       # shellcheck disable=SC2086 # one pid per word
       kill $pids 2>/dev/null || true
       for _ in $(seq 1 50); do
-        alive=$(for p in $pids; do kill -0 "$p" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null && echo "$p"; done)
+        alive=
+        for p in $pids; do
+          if kill -0 "$p" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null; then alive="$alive $p"; fi
+        done
         [ -z "$alive" ] && break
         sleep 0.2
       done
