@@ -205,10 +205,10 @@ impl Relay {
             partitions: HashMap::new(),
             reconciled: false,
             notify,
-            // Each round waits for every acknowledgement of its messages, so the round's size
-            // sets the relay's rate: at 1,000 the relay fell behind the stages in the 200,000-article
-            // bench (393,000 rows pending, extract starved of articles).
-            batch: 5000,
+            // Each round waits for every acknowledgement of its messages. In the 200,000-article
+            // bench the relay fell behind the stages (393,000 rows pending); rounds of 5,000 did
+            // not help in a 20,000-article run (BENCHMARKS.md), so this stays until measured.
+            batch: 1000,
             poll: Duration::from_millis(250),
         }
     }
