@@ -48,6 +48,9 @@ trap cleanup EXIT
 
 # The test stack (broker on 9092, Postgres, release binaries), then a fresh private broker.
 scripts/stack.sh up
+# A bench broker an earlier run left behind (its clean-up interrupted) would otherwise keep the
+# port, and this run would silently use it.
+NEWSFLOW_BROKER_ADDR=$broker NEWSFLOW_BROKER_DIR=$broker_dir scripts/stack.sh down >/dev/null 2>&1 || true
 rm -rf "$broker_dir"
 NEWSFLOW_BROKER_ADDR=$broker NEWSFLOW_BROKER_DIR=$broker_dir NEWSFLOW_PARTITIONS=$partitions scripts/stack.sh up >/dev/null 2>&1
 cargo build --release -q -p newsflow-core --examples
