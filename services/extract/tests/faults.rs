@@ -80,6 +80,20 @@ fn replica(service: &'static str, slot: Option<&str>) -> Replica {
 }
 
 /// The log tails of the running replicas, for a failure message.
+/// Prints how often each running replica's outbox relay replaced its producer.
+fn print_producer_renewals(replicas: &[Replica]) -> anyhow::Result<()> {
+    for r in replicas {
+        if let Some(s) = &r.process {
+            println!(
+                "{}: outbox relay renewed its producer {} times",
+                r.name(),
+                s.metric("newsflow_outbox_producer_renewals_total")? as u64
+            );
+        }
+    }
+    Ok(())
+}
+
 fn replica_logs(replicas: &[Replica]) -> String {
     let names: Vec<String> = replicas.iter().map(Replica::name).collect();
     let running: Vec<(&str, &Service)> = replicas
@@ -324,15 +338,7 @@ async fn broker_stopped_for_30s_and_restarted() -> anyhow::Result<()> {
     }
     let recovery = restarted.elapsed();
     wait_all_ready(&replicas).await?;
-    for r in &replicas {
-        if let Some(s) = &r.process {
-            println!(
-                "{}: outbox relay renewed its producer {} times",
-                r.name(),
-                s.metric("newsflow_outbox_producer_renewals_total")? as u64
-            );
-        }
-    }
+    print_producer_renewals(&replicas)?;
     let figures = stack.verify_exactly_once(inputs).await?;
     report(
         "broker",
@@ -397,15 +403,7 @@ async fn postgres_crash_restart_and_30s_outage() -> anyhow::Result<()> {
     drain(&stack, inputs, &replicas).await?;
     let recovery = restarted.elapsed();
     wait_all_ready(&replicas).await?;
-    for r in &replicas {
-        if let Some(s) = &r.process {
-            println!(
-                "{}: outbox relay renewed its producer {} times",
-                r.name(),
-                s.metric("newsflow_outbox_producer_renewals_total")? as u64
-            );
-        }
-    }
+    print_producer_renewals(&replicas)?;
     let figures = stack.verify_exactly_once(inputs).await?;
     report(
         "postgres",
