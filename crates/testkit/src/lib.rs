@@ -184,8 +184,18 @@ pub fn read_topic(
     expected: usize,
     timeout: Duration,
 ) -> anyhow::Result<Vec<OwnedMessage>> {
+    read_topic_on(&kafka_args(), topic, expected, timeout)
+}
+
+/// [`read_topic`] on the broker `kafka`.
+pub fn read_topic_on(
+    kafka: &KafkaArgs,
+    topic: &str,
+    expected: usize,
+    timeout: Duration,
+) -> anyhow::Result<Vec<OwnedMessage>> {
     let consumer: BaseConsumer = newsflow_runtime::kafka::client_config(
-        &kafka_args(),
+        kafka,
         &[
             ("group.id", "newsflow-testkit-reader"),
             ("enable.auto.commit", "false"),

@@ -15,7 +15,7 @@ use newsflow_core::synth::hostile::{
     Expected, Hostile, HostileConfig, HostileKind, HostileMessage, StoredView, find_marker,
 };
 use newsflow_runtime::kafka;
-use newsflow_testkit::{header, read_topic};
+use newsflow_testkit::{Broker, header, read_topic_on};
 use rdkafka::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
@@ -38,8 +38,8 @@ struct Outgoing {
 }
 
 /// Produces `messages` in order with keys, through a producer that accepts the 20 MB ones.
-async fn produce_keyed(topic: &str, messages: &[Outgoing]) -> anyhow::Result<()> {
-    let mut args = newsflow_testkit::kafka_args();
+async fn produce_keyed(stack: &Stack, topic: &str, messages: &[Outgoing]) -> anyhow::Result<()> {
+    let mut args = stack.kafka.clone();
     args.properties
         .push(("message.max.bytes".into(), (32 * 1024 * 1024).to_string()));
     let producer: FutureProducer = kafka::producer(&args)?;
@@ -83,13 +83,15 @@ async fn drain(stack: &Stack, n: usize) -> anyhow::Result<(newsflow_testkit::Ser
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "12,000 messages with 4 MiB ones saturate the shared local broker for the tests running beside it (RELIABILITY.md); run with --run-ignored all"]
 async fn ten_thousand_malformed_messages_in_a_valid_stream() -> anyhow::Result<()> {
     let (valid, truth) = synthetic(SEED, VALID, 300);
+    // A broker of its own: 12,000 messages with 4 MiB ones would saturate the shared one for
+    // the tests running beside it.
+    let broker = Broker::start()?;
 
     // Baseline: the valid stream alone.
-    let baseline = Stack::new(4).await?;
-    newsflow_testkit::produce(baseline.topic("raw"), &valid).await?;
+    let baseline = Stack::on(broker.kafka_args(), 4).await?;
+    newsflow_testkit::produce_to(&baseline.kafka, baseline.topic("raw"), &valid).await?;
     let (mut service, baseline_secs) = drain(&baseline, VALID).await?;
     assert_eq!(service.terminate(Duration::from_secs(30))?, Some(0));
     baseline.db.drop_db().await?;
@@ -129,9 +131,9 @@ async fn ten_thousand_malformed_messages_in_a_valid_stream() -> anyhow::Result<(
         outgoing.extend(next);
     }
     assert_eq!(outgoing.len(), total);
-    let stack = Stack::new(4).await?;
+    let stack = Stack::on(broker.kafka_args(), 4).await?;
     let produce_started = Instant::now();
-    produce_keyed(stack.topic("raw"), &outgoing).await?;
+    produce_keyed(&stack, stack.topic("raw"), &outgoing).await?;
     println!(
         "produced {total} messages ({} malformed, {VALID} valid) in {:.1} s",
         corpus.len(),
@@ -178,7 +180,8 @@ async fn ten_thousand_malformed_messages_in_a_valid_stream() -> anyhow::Result<(
 
     // Every rejected message on the DLQ once, with its class, a reason and its bytes (the
     // 20 MB ones cut, saying so).
-    let dlq = read_topic(
+    let dlq = read_topic_on(
+        &stack.kafka,
         stack.topic("dlq"),
         expected_rejected as usize,
         Duration::from_secs(120),

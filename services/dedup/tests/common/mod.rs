@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use newsflow_core::synth::{Generator, SynthConfig, Truth};
+use newsflow_runtime::config::KafkaArgs;
 use newsflow_testkit::{Service, TestDb};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_newsflow-dedup");
@@ -15,17 +16,30 @@ pub struct Stack {
     pub db: TestDb,
     pub topics: HashMap<String, String>,
     pub group: String,
+    /// The broker the topics are on and the replicas use.
+    pub kafka: KafkaArgs,
 }
 
 impl Stack {
+    /// A stack on the shared local broker.
     pub async fn new(partitions: i32) -> anyhow::Result<Self> {
+        Self::on(newsflow_testkit::kafka_args(), partitions).await
+    }
+
+    /// A stack on the broker `kafka` (a private one, say).
+    pub async fn on(kafka: KafkaArgs, partitions: i32) -> anyhow::Result<Self> {
         let db = TestDb::new().await?;
-        let topics =
-            newsflow_testkit::topics(&["raw", "articles", "duplicates", "dlq"], partitions).await?;
+        let topics = newsflow_testkit::topics_on(
+            &kafka,
+            &["raw", "articles", "duplicates", "dlq"],
+            partitions,
+        )
+        .await?;
         Ok(Self {
             db,
             topics,
             group: newsflow_testkit::unique("dedup"),
+            kafka,
         })
     }
 
@@ -46,6 +60,7 @@ impl Stack {
             ),
             ("NEWSFLOW_GROUP", self.group.clone()),
             ("NEWSFLOW_SHUTDOWN_GRACE_MS", "15000".to_owned()),
+            ("NEWSFLOW_BROKERS", self.kafka.brokers.clone()),
         ];
         env.extend(extra.iter().cloned());
         let mut service = Service::start(Path::new(BIN), &["run"], &env)?;
