@@ -113,10 +113,19 @@ for i in $(seq 0 $((replicas - 1))); do start_service dedup "$i"; start_service 
 
 # Memory sampler: the services' VmHWM (peak RSS so far) whenever the count of stored articles
 # first passes the checkpoint, so the peak at 50,000 articles can be compared with the end.
+# Every 10 s it also notes progress (stored articles, extracted originals, outbox backlog), to
+# tell which stage holds the pipeline back.
+echo "seconds stored extracted outbox" >"$work/progress.txt"
 (
   marked=0
+  t0=$(date +%s)
+  tick=0
   while sleep 2; do
     count=$(q "$db" "SELECT count(*) FROM articles" 2>/dev/null || echo 0)
+    tick=$((tick + 1))
+    if [ $((tick % 5)) = 0 ]; then
+      echo "$(($(date +%s) - t0)) $count $(q "$db" "SELECT (SELECT count(*) FROM articles WHERE extracted_at IS NOT NULL), (SELECT count(*) FROM outbox)" 2>/dev/null | tr '|' ' ')" >>"$work/progress.txt"
+    fi
     if [ "$marked" = 0 ] && [ "${count:-0}" -ge "$checkpoint" ]; then
       while read -r name pid; do
         child=$(pgrep -P "$pid" | head -n1)
@@ -165,6 +174,7 @@ for name in dedup extract; do
   say "$(printf '%-8s CPU %6.1f s = %5.2f s per 1,000 articles | peak RSS %6.1f MB at %d articles, %6.1f MB at %d' \
     "$name" "$cpu" "$(calc "$cpu * 1000 / $n")" "$(calc "${at:-0} / 1024")" "$checkpoint" "$(calc "$rss / 1024")" "$n")"
 done
+say "outbox backlog: largest $(awk 'NR > 1 && $4 > m {m = $4} END {print m + 0}' "$work/progress.txt") rows (progress every 10 s in $work/progress.txt)"
 say "dedup quality: $(DATABASE_URL=$db "$bin/newsflow-feed" score --truth "$work/truth.jsonl" | tr -d '\n ' | grep -oE '"precision":[0-9.]+,"recall":[0-9.]+')"
 
 # ---- Postgres limit: bulk-load the rows the pipeline wrote (same tables, same indexes) with

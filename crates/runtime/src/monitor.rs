@@ -13,15 +13,22 @@ use crate::admin::Health;
 use crate::config::KafkaArgs;
 use crate::outbox;
 
-/// Runs the checks every few seconds until shutdown. `outbox_not_ready` is the outbox backlog
-/// above which the service reports not-ready (output topic unavailable or too slow).
+/// The outbox rows a service watches: those for its own output topics.
+pub struct OutboxWatch {
+    pub topics: Vec<String>,
+    /// The backlog above which the service reports not-ready (an output topic unavailable or
+    /// too slow).
+    pub not_ready: i64,
+}
+
+/// Runs the checks every few seconds until shutdown.
 pub async fn run<C: ConsumerContext + 'static>(
     pool: PgPool,
     consumer: Arc<StreamConsumer<C>>,
     kafka: KafkaArgs,
     health: Arc<Health>,
     service: &'static str,
-    outbox_not_ready: i64,
+    watch: OutboxWatch,
     shutdown: Shutdown,
 ) {
     // Watermarks are asked on a connection of their own: a ListOffsets request queued behind
@@ -43,17 +50,20 @@ pub async fn run<C: ConsumerContext + 'static>(
         }
     };
     let mut tick = tokio::time::interval(Duration::from_secs(5));
+    // Partitions this replica reported lag for: one it no longer holds is set to 0, so a
+    // revoked partition's last value does not linger as if this replica were still behind.
+    let mut reported: std::collections::HashSet<(String, i32)> = Default::default();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             () = shutdown.wait() => break,
         }
-        match outbox::pending(&pool).await {
+        match outbox::pending(&pool, &watch.topics).await {
             Ok(n) => {
                 metrics::gauge!("newsflow_outbox_pending", "service" => service).set(n as f64);
                 health.set(
                     "outbox",
-                    if n > outbox_not_ready {
+                    if n > watch.not_ready {
                         Err(format!("{n} messages waiting to be published"))
                     } else {
                         Ok(())
@@ -69,6 +79,13 @@ pub async fn run<C: ConsumerContext + 'static>(
         match lag {
             Ok(Ok(lags)) => {
                 let mut total = 0;
+                let held: std::collections::HashSet<(String, i32)> =
+                    lags.iter().map(|(t, p, _)| (t.clone(), *p)).collect();
+                for (topic, partition) in reported.difference(&held) {
+                    metrics::gauge!("newsflow_consumer_lag", "service" => service,
+                                    "topic" => topic.clone(), "partition" => partition.to_string())
+                    .set(0.0);
+                }
                 for (topic, partition, lag) in lags {
                     total += lag;
                     metrics::gauge!("newsflow_consumer_lag", "service" => service, "topic" => topic,
@@ -77,6 +94,9 @@ pub async fn run<C: ConsumerContext + 'static>(
                 }
                 metrics::gauge!("newsflow_consumer_lag_total", "service" => service)
                     .set(total as f64);
+                metrics::gauge!("newsflow_assigned_partitions", "service" => service)
+                    .set(held.len() as f64);
+                reported.extend(held);
                 health.set("kafka", Ok(()));
             }
             Ok(Err(e)) => health.set("kafka", Err(e)),

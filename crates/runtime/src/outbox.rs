@@ -2,9 +2,13 @@
 //! transaction as the rows they describe, and a relay publishes them with an idempotent
 //! producer and deletes them only after the broker acknowledged every one.
 //!
-//! One relay at a time publishes (a transaction-scoped advisory lock), so messages leave in the
-//! order they were committed and updates of one key are never reordered across replicas; the
-//! others stand by and take over within a poll interval.
+//! The outbox is relayed in lanes, one per output topic: each service runs a lane for each of
+//! its own output topics, and one lane at a time publishes a topic (a transaction-scoped
+//! advisory lock on the topic), so a topic's messages leave in the order they were committed
+//! and updates of one key are never reordered across replicas; the other replicas' lanes for
+//! that topic stand by and take over within a poll interval. Lanes of different topics run
+//! side by side (in the 200,000-article bench a single relay for every topic fell behind the
+//! stages), and a topic that is missing or slow holds back only its own messages.
 //!
 //! A crash between the broker's acknowledgement and the delete would re-send what was already
 //! delivered. To avoid that without Kafka transactions, the relay chooses each message's
@@ -53,8 +57,10 @@ pub fn partition_for(key: Option<&[u8]>, id: i64, partitions: i32) -> i32 {
 /// How long a stopping relay goes on publishing (well inside the default 20 s grace period).
 pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
 
-/// Advisory lock key held by the active relay (an arbitrary constant: "newsflow outbox").
-const RELAY_LOCK: i64 = 0x6e65_7773_6f62_7831;
+/// First half of the advisory lock held by a topic's active lane (an arbitrary constant,
+/// "nwsr"); the second half is the topic's `hashtext`. Two topics whose hashes collide only
+/// take turns.
+const RELAY_LOCK: i32 = 0x6e77_7372;
 
 /// A message waiting to be published.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,8 +164,8 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// id, topic, key, payload, headers of a stored message.
-type OutboxRow = (i64, String, Option<Vec<u8>>, Vec<u8>, serde_json::Value);
+/// id, key, payload, headers of a stored message.
+type OutboxRow = (i64, Option<Vec<u8>>, Vec<u8>, serde_json::Value);
 
 /// Errors of one relay round.
 #[derive(Debug, thiserror::Error)]
@@ -175,14 +181,16 @@ pub enum RelayError {
     Reconcile { topic: String, error: String },
 }
 
-/// Publishes the outbox.
+/// Publishes one topic's messages from the outbox (one lane; see the module docs).
 pub struct Relay {
     pool: PgPool,
     producer: FutureProducer,
     /// For metadata and for reading the end of partitions when reconciling.
     kafka: KafkaArgs,
-    /// Partition counts of the output topics.
-    partitions: HashMap<String, i32>,
+    /// The topic this lane publishes.
+    topic: String,
+    /// Partition count of the topic, once looked up.
+    partitions: Option<i32>,
     /// False until this relay has checked what a previous active relay already delivered.
     reconciled: bool,
     /// Woken by the stage after each commit so messages leave without waiting for a poll.
@@ -196,114 +204,111 @@ impl Relay {
         pool: PgPool,
         producer: FutureProducer,
         kafka: KafkaArgs,
+        topic: String,
         notify: Arc<Notify>,
     ) -> Self {
         Self {
             pool,
             producer,
             kafka,
-            partitions: HashMap::new(),
+            topic,
+            partitions: None,
             reconciled: false,
             notify,
-            // Each round waits for every acknowledgement of its messages. In the 200,000-article
-            // bench the relay fell behind the stages (393,000 rows pending); rounds of 5,000 did
-            // not help in a 20,000-article run (BENCHMARKS.md), so this stays until measured.
+            // Each round waits for every acknowledgement of its messages. Rounds of 5,000 were
+            // slower than rounds of 1,000 in a 20,000-article run (BENCHMARKS.md).
             batch: 1000,
             poll: Duration::from_millis(250),
         }
     }
 
-    /// Partition count of `topic` (cached; looked up in the broker's metadata).
-    async fn partitions(&mut self, topic: &str) -> Result<i32, RelayError> {
-        if let Some(n) = self.partitions.get(topic) {
-            return Ok(*n);
+    /// Partition count of the topic (cached; looked up in the broker's metadata).
+    async fn partitions(&mut self) -> Result<i32, RelayError> {
+        if let Some(n) = self.partitions {
+            return Ok(n);
         }
         let kafka = self.kafka.clone();
-        let name = topic.to_owned();
+        let name = self.topic.clone();
+        let topic = self.topic.clone();
         let counts =
             tokio::task::spawn_blocking(move || crate::kafka::partition_counts(&kafka, &[&name]))
                 .await
                 .map_err(|e| RelayError::Reconcile {
-                    topic: topic.to_owned(),
+                    topic: topic.clone(),
                     error: e.to_string(),
                 })?
                 .map_err(|error| RelayError::Publish {
-                    topic: topic.to_owned(),
+                    topic: topic.clone(),
                     error,
                 })?;
-        let n = counts.get(topic).copied().unwrap_or(0);
+        let n = counts.get(&topic).copied().unwrap_or(0);
         if n == 0 {
             return Err(RelayError::Reconcile {
-                topic: topic.to_owned(),
+                topic,
                 error: "topic has no partitions (does it exist?)".into(),
             });
         }
         let n = i32::try_from(n).unwrap_or(i32::MAX);
-        self.partitions.insert(topic.to_owned(), n);
+        self.partitions = Some(n);
         Ok(n)
     }
 
     /// Deletes the pending rows an earlier relay already delivered (see the module docs).
     async fn reconcile(&mut self, tx: &mut Transaction<'_, Postgres>) -> Result<usize, RelayError> {
-        let topics: Vec<String> = sqlx::query_scalar("SELECT DISTINCT topic FROM outbox")
-            .fetch_all(&mut **tx)
-            .await?;
-        let mut removed = 0;
-        for topic in topics {
-            let n = self.partitions(&topic).await?;
-            let kafka = self.kafka.clone();
-            let name = topic.clone();
-            let delivered = tokio::task::spawn_blocking(move || last_outbox_ids(&kafka, &name, n))
-                .await
-                .map_err(|e| RelayError::Reconcile {
-                    topic: topic.clone(),
-                    error: e.to_string(),
-                })?
-                .map_err(|error| RelayError::Reconcile {
-                    topic: topic.clone(),
-                    error,
-                })?;
-            let Some(highest) = delivered.values().copied().max() else {
-                continue;
-            };
-            let candidates: Vec<(i64, Option<Vec<u8>>)> =
-                sqlx::query_as("SELECT id, key FROM outbox WHERE topic = $1 AND id <= $2")
-                    .bind(&topic)
-                    .bind(highest)
-                    .fetch_all(&mut **tx)
-                    .await?;
-            let done: Vec<i64> = candidates
-                .into_iter()
-                .filter(|(id, key)| {
-                    delivered
-                        .get(&partition_for(key.as_deref(), *id, n))
-                        .is_some_and(|last| id <= last)
-                })
-                .map(|(id, _)| id)
-                .collect();
-            if !done.is_empty() {
-                sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
-                    .bind(&done)
-                    .execute(&mut **tx)
-                    .await?;
-                tracing::info!(
-                    topic,
-                    removed = done.len(),
-                    "outbox rows already delivered by an earlier relay"
-                );
-                removed += done.len();
-            }
+        let n = self.partitions().await?;
+        let kafka = self.kafka.clone();
+        let name = self.topic.clone();
+        let delivered = tokio::task::spawn_blocking(move || last_outbox_ids(&kafka, &name, n))
+            .await
+            .map_err(|e| RelayError::Reconcile {
+                topic: self.topic.clone(),
+                error: e.to_string(),
+            })?
+            .map_err(|error| RelayError::Reconcile {
+                topic: self.topic.clone(),
+                error,
+            })?;
+        let Some(highest) = delivered.values().copied().max() else {
+            return Ok(0);
+        };
+        let candidates: Vec<(i64, Option<Vec<u8>>)> =
+            sqlx::query_as("SELECT id, key FROM outbox WHERE topic = $1 AND id <= $2")
+                .bind(&self.topic)
+                .bind(highest)
+                .fetch_all(&mut **tx)
+                .await?;
+        let done: Vec<i64> = candidates
+            .into_iter()
+            .filter(|(id, key)| {
+                delivered
+                    .get(&partition_for(key.as_deref(), *id, n))
+                    .is_some_and(|last| id <= last)
+            })
+            .map(|(id, _)| id)
+            .collect();
+        if !done.is_empty() {
+            sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
+                .bind(&done)
+                .execute(&mut **tx)
+                .await?;
+            tracing::info!(
+                topic = self.topic,
+                removed = done.len(),
+                "outbox rows already delivered by an earlier relay"
+            );
         }
-        Ok(removed)
+        Ok(done.len())
     }
 
-    /// One round: publishes up to `batch` messages in commit order and deletes them (after
-    /// removing what an earlier relay delivered, when this one has just become active).
-    /// Returns how many rows left the outbox (0 also when another replica holds the lock).
+    /// One round: publishes up to `batch` of the topic's messages in commit order and deletes
+    /// them (after removing what an earlier relay delivered, when this lane has just become
+    /// the active one). Returns how many rows left the outbox (0 also when another replica's
+    /// lane holds the topic).
     pub async fn relay_once(&mut self) -> Result<usize, RelayError> {
         let mut tx = self.pool.begin().await?;
-        let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, hashtext($2))")
             .bind(RELAY_LOCK)
+            .bind(&self.topic)
             .fetch_one(&mut *tx)
             .await?;
         if !leader {
@@ -322,8 +327,9 @@ impl Relay {
             self.reconcile(&mut tx).await?
         };
         let rows: Vec<OutboxRow> = sqlx::query_as(
-            "SELECT id, topic, key, payload, headers FROM outbox ORDER BY id LIMIT $1",
+            "SELECT id, key, payload, headers FROM outbox WHERE topic = $1 ORDER BY id LIMIT $2",
         )
+        .bind(&self.topic)
         .bind(self.batch)
         .fetch_all(&mut *tx)
         .await?;
@@ -334,11 +340,11 @@ impl Relay {
             self.reconciled = true;
             return Ok(removed);
         }
-        let mut partitions = Vec::with_capacity(rows.len());
-        for (id, topic, key, ..) in &rows {
-            let n = self.partitions(topic).await?;
-            partitions.push(partition_for(key.as_deref(), *id, n));
-        }
+        let n = self.partitions().await?;
+        let partitions: Vec<i32> = rows
+            .iter()
+            .map(|(id, key, ..)| partition_for(key.as_deref(), *id, n))
+            .collect();
         // From here until the commit, rows may be on the broker and still in the outbox: any
         // failure (a publish, the DELETE, the commit: Postgres can crash between them) leaves
         // the next round to reconcile first, or it would publish them a second time.
@@ -348,7 +354,7 @@ impl Relay {
         let deliveries =
             rows.iter()
                 .zip(&partitions)
-                .map(|((id, topic, key, payload, headers), partition)| {
+                .map(|((id, key, payload, headers), partition)| {
                     let id_text = id.to_string();
                     let mut owned = OwnedHeaders::new();
                     for (k, v) in decode_headers(headers) {
@@ -361,7 +367,7 @@ impl Relay {
                         key: OUTBOX_ID_HEADER,
                         value: Some(&id_text),
                     });
-                    let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic)
+                    let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.topic)
                         .payload(payload.as_slice())
                         .partition(*partition)
                         .headers(owned);
@@ -371,13 +377,13 @@ impl Relay {
                     self.producer.send(record, Duration::from_secs(30))
                 });
         let results = join_all(deliveries).await;
-        for (result, (_, topic, ..)) in results.into_iter().zip(&rows) {
+        for result in results {
             if let Err((error, _)) = result {
                 // Some of the batch may have been delivered: the next round reconciles.
-                self.partitions.clear();
+                self.partitions = None;
                 self.renew_producer(&error);
                 return Err(RelayError::Publish {
-                    topic: topic.clone(),
+                    topic: self.topic.clone(),
                     error,
                 });
             }
@@ -407,7 +413,7 @@ impl Relay {
                 // Dropping the old one purges its (empty) queue without waiting.
                 self.producer = producer;
                 metrics::counter!("newsflow_outbox_producer_renewals_total").increment(1);
-                tracing::info!(error = %cause, "publishing failed; the outbox relay continues with a new producer");
+                tracing::info!(topic = self.topic, error = %cause, "publishing failed; the outbox relay continues with a new producer");
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot create a new producer; keeping the old one");
@@ -448,7 +454,7 @@ impl Relay {
                 }
                 Err(e) => {
                     metrics::counter!("newsflow_outbox_errors_total").increment(1);
-                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay failed");
+                    tracing::warn!(topic = self.topic, error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay failed");
                     if shutdown.is_triggered() {
                         break;
                     }
@@ -461,7 +467,7 @@ impl Relay {
             }
         }
         let _ = self.producer.flush(Duration::from_secs(10));
-        tracing::info!("outbox relay stopped");
+        tracing::info!(topic = self.topic, "outbox relay stopped");
     }
 }
 
@@ -522,11 +528,21 @@ fn last_outbox_ids(
     Ok(last)
 }
 
-/// Messages still waiting in the outbox (for the readiness check and the gauge).
-pub async fn pending(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM outbox")
-        .fetch_one(pool)
-        .await
+/// Most messages [`pending`] counts: counting a backlog row by row costs a scan of it, every
+/// few seconds in every replica (17% of Postgres's time in one profile of a 393,000-row
+/// backlog), and above a few times the not-ready threshold the exact figure changes nothing.
+pub const PENDING_COUNT_CAP: i64 = 250_000;
+
+/// Messages waiting in the outbox for `topics`, counted up to [`PENDING_COUNT_CAP`] (for the
+/// readiness check and the gauge).
+pub async fn pending(pool: &PgPool, topics: &[String]) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT 1 FROM outbox WHERE topic = ANY($1) LIMIT $2) AS pending",
+    )
+    .bind(topics)
+    .bind(PENDING_COUNT_CAP)
+    .fetch_one(pool)
+    .await
 }
 
 #[cfg(test)]

@@ -110,6 +110,8 @@ pub struct StageConfig<'a> {
     pub ops: &'a OpsArgs,
     pub consume: &'a ConsumeArgs,
     pub input_topics: Vec<String>,
+    /// Topics this stage writes to through the outbox; its relay runs one lane for each.
+    pub output_topics: Vec<String>,
     /// Apply migrations at start-up instead of requiring them.
     pub migrate: bool,
 }
@@ -162,27 +164,40 @@ pub async fn run_stage<H: Handler>(
         )
         .context("creating the Kafka consumer")?,
     );
-    let producer = kafka::producer(config.kafka).context("creating the Kafka producer")?;
-    let notify = Arc::new(Notify::new());
-
-    let relay_task = config.consume.relay.then(|| {
-        tokio::spawn(
-            Relay::new(
-                pool.clone(),
-                producer,
-                config.kafka.clone(),
-                Arc::clone(&notify),
-            )
-            .run(shutdown.clone()),
-        )
-    });
+    // One relay lane per output topic, each with its own idempotent producer (a lane renews
+    // its producer after a failed round without disturbing the others).
+    let mut output_topics = config.output_topics.clone();
+    output_topics.sort();
+    output_topics.dedup();
+    let mut wakers = Vec::new();
+    let mut relay_tasks = Vec::new();
+    if config.consume.relay {
+        for topic in &output_topics {
+            let producer = kafka::producer(config.kafka).context("creating the Kafka producer")?;
+            let notify = Arc::new(Notify::new());
+            wakers.push(Arc::clone(&notify));
+            relay_tasks.push(tokio::spawn(
+                Relay::new(
+                    pool.clone(),
+                    producer,
+                    config.kafka.clone(),
+                    topic.clone(),
+                    notify,
+                )
+                .run(shutdown.clone()),
+            ));
+        }
+    }
     let monitor_task = tokio::spawn(monitor::run(
         pool.clone(),
         Arc::clone(&consumer),
         config.kafka.clone(),
         Arc::clone(&health),
         config.service,
-        config.consume.outbox_not_ready,
+        monitor::OutboxWatch {
+            topics: output_topics,
+            not_ready: config.consume.outbox_not_ready,
+        },
         shutdown.clone(),
     ));
     tracing::info!(service = config.service, group, topics = ?topics, "stage started");
@@ -198,14 +213,14 @@ pub async fn run_stage<H: Handler>(
         consumer,
         pool.clone(),
         health,
-        notify,
+        wakers,
         options,
         shutdown.clone(),
     )
     .await;
     // Whatever ended the stage ends the process: the relay drains what was committed.
     shutdown.trigger();
-    if let Some(task) = relay_task {
+    for task in relay_tasks {
         let _ = task.await;
     }
     let _ = monitor_task.await;

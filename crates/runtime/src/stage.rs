@@ -90,7 +90,7 @@ pub async fn run<H: Handler, C: ConsumerContext + 'static>(
     consumer: Arc<StreamConsumer<C>>,
     pool: PgPool,
     health: Arc<Health>,
-    relay_notify: Arc<Notify>,
+    relay_wakers: Vec<Arc<Notify>>,
     options: StageOptions,
     shutdown: Shutdown,
 ) -> Result<(), StageError> {
@@ -146,7 +146,9 @@ pub async fn run<H: Handler, C: ConsumerContext + 'static>(
         let Some(counts) = counts else { break };
         health.set("database", Ok(()));
         store_hints(&consumer, &next);
-        relay_notify.notify_one();
+        for waker in &relay_wakers {
+            waker.notify_one();
+        }
 
         let elapsed = started.elapsed();
         metrics::histogram!("newsflow_batch_seconds", "service" => service)

@@ -37,6 +37,11 @@ pub async fn run(args: RunArgs, shutdown: Shutdown) -> anyhow::Result<()> {
         ops: &args.ops,
         consume: &args.consume,
         input_topics: vec![args.input_topic.clone()],
+        output_topics: vec![
+            args.output_topic.clone(),
+            args.duplicates_topic.clone(),
+            args.dlq_topic.clone(),
+        ],
         migrate: args.migrate,
     };
     run_stage(config, handler, shutdown).await

@@ -125,19 +125,23 @@ async fn two_replicas_give_the_same_result_as_one() -> anyhow::Result<()> {
     };
     let mut a = two.start(&replica("a"))?;
     let mut b = two.start(&replica("b"))?;
-    // The backlog goes in once both hold partitions (each reports lag only for partitions it
-    // holds): produced earlier, one replica can drain it before the group rebalances. The
-    // local broker can hold a rebalance open for minutes.
-    for service in [&a, &b] {
-        let admin = service.admin;
-        eventually(Duration::from_secs(360), || async move {
+    // The backlog goes in once both hold partitions at the same moment: produced earlier,
+    // one replica can drain it before the group rebalances. The local broker can hold a
+    // rebalance open for minutes, and a replica that held every partition before the other
+    // joined may be left with none after the rebalance, so each must hold some at once.
+    let (admin_a, admin_b) = (a.admin, b.admin);
+    eventually(Duration::from_secs(360), || async move {
+        let held = |admin| -> anyhow::Result<f64> {
             let (_, metrics) = newsflow_testkit::http_get(admin, "/metrics")?;
             Ok(metrics
                 .lines()
-                .any(|l| l.starts_with("newsflow_consumer_lag{")))
-        })
-        .await?;
-    }
+                .filter(|l| l.starts_with("newsflow_assigned_partitions{"))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum())
+        };
+        Ok(held(admin_a)? > 0.0 && held(admin_b)? > 0.0)
+    })
+    .await?;
     produce(two.topic("raw"), &articles).await?;
 
     one.wait_accounted(2000, Duration::from_secs(240)).await?;

@@ -607,7 +607,8 @@ async fn missing_output_topics_hold_messages_in_the_outbox_until_created() -> an
         samples.windows(2).all(|w| w[0] < w[1]),
         "the outbox shrank while its topic was missing: {samples:?}"
     );
-    watch_degraded(&mut replicas, Duration::from_secs(8)).await?;
+    // Each service counts the outbox of its own topics: dedup is the one held back.
+    watch_degraded(&mut replicas[..1], Duration::from_secs(8)).await?;
     println!("articles topic missing: outbox for it grew {samples:?}");
 
     stack.create_topic("articles").await?;
@@ -630,7 +631,7 @@ async fn missing_output_topics_hold_messages_in_the_outbox_until_created() -> an
         created.elapsed().as_secs_f64(),
         pending("events").await?
     );
-    watch_degraded(&mut replicas, Duration::from_secs(8)).await?;
+    watch_degraded(&mut replicas[1..], Duration::from_secs(8)).await?;
 
     stack.create_topic("events").await?;
     let created = Instant::now();
