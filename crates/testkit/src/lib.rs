@@ -162,6 +162,10 @@ pub async fn produce_to(
             ("acks", "all"),
             ("linger.ms", "5"),
             ("message.timeout.ms", "120000"),
+            // Keyless messages spread over every partition, as many scrapers' would: the sticky
+            // partitioner (the default) put a whole fast burst on one or two partitions, and a
+            // replica holding the others got nothing to do.
+            ("sticky.partitioning.linger.ms", "0"),
         ],
     )
     .create()?;
