@@ -23,12 +23,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use futures::future::join_all;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Headers, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::Notify;
@@ -38,6 +39,12 @@ use crate::config::KafkaArgs;
 
 /// Header carrying a message's outbox id.
 pub const OUTBOX_ID_HEADER: &str = "newsflow.outbox.id";
+
+/// Sub-batches a lane has handed to the producer and not yet seen acknowledged.
+const WINDOW: usize = 2;
+
+/// Most rows one round publishes before it commits.
+const ROUND_LIMIT: usize = 10_000;
 
 /// How many messages from the end of a partition are searched for the last outbox id.
 const RECONCILE_WINDOW: i64 = 64;
@@ -255,6 +262,16 @@ impl Relay {
 
     /// Deletes the pending rows an earlier relay already delivered (see the module docs).
     async fn reconcile(&mut self, tx: &mut Transaction<'_, Postgres>) -> Result<usize, RelayError> {
+        // Nothing pending, nothing to reconcile: no need to read the partitions' ends (slow on
+        // a loaded broker, and every lane of every replica starts unreconciled).
+        let pending: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM outbox WHERE topic = $1)")
+                .bind(&self.topic)
+                .fetch_one(&mut **tx)
+                .await?;
+        if !pending {
+            return Ok(0);
+        }
         let n = self.partitions().await?;
         let kafka = self.kafka.clone();
         let name = self.topic.clone();
@@ -300,8 +317,8 @@ impl Relay {
         Ok(done.len())
     }
 
-    /// One round: publishes up to `batch` of the topic's messages in commit order and deletes
-    /// them (after removing what an earlier relay delivered, when this lane has just become
+    /// One round: publishes the topic's messages in commit order (up to `ROUND_LIMIT`, in
+    /// sub-batches of `batch`) and deletes them (after removing what an earlier relay delivered, when this lane has just become
     /// the active one). Returns how many rows left the outbox (0 also when another replica's
     /// lane holds the topic).
     pub async fn relay_once(&mut self) -> Result<usize, RelayError> {
@@ -326,77 +343,118 @@ impl Relay {
         } else {
             self.reconcile(&mut tx).await?
         };
-        let rows: Vec<OutboxRow> = sqlx::query_as(
-            "SELECT id, key, payload, headers FROM outbox WHERE topic = $1 ORDER BY id LIMIT $2",
-        )
-        .bind(&self.topic)
-        .bind(self.batch)
-        .fetch_all(&mut *tx)
-        .await?;
-        if rows.is_empty() {
-            if removed > 0 {
-                tx.commit().await?;
-            }
-            self.reconciled = true;
-            return Ok(removed);
-        }
-        let n = self.partitions().await?;
-        let partitions: Vec<i32> = rows
-            .iter()
-            .map(|(id, key, ..)| partition_for(key.as_deref(), *id, n))
-            .collect();
-        // From here until the commit, rows may be on the broker and still in the outbox: any
-        // failure (a publish, the DELETE, the commit: Postgres can crash between them) leaves
-        // the next round to reconcile first, or it would publish them a second time.
-        self.reconciled = false;
-        // Enqueue everything first (the producer batches and keeps per-partition order),
-        // then wait for every acknowledgement before deleting anything.
-        let deliveries =
-            rows.iter()
-                .zip(&partitions)
-                .map(|((id, key, payload, headers), partition)| {
-                    let id_text = id.to_string();
-                    let mut owned = OwnedHeaders::new();
-                    for (k, v) in decode_headers(headers) {
-                        owned = owned.insert(Header {
-                            key: &k,
-                            value: Some(&v),
-                        });
+        // Sub-batches of `batch` rows go out back to back, up to `WINDOW` of them handed to
+        // the producer at once: the next one is read and enqueued while the previous one is
+        // acknowledged, so a round pays the broker's acknowledgement latency once per window,
+        // not once per sub-batch. The round ends when the topic has nothing more (or after
+        // `ROUND_LIMIT` rows, to keep transactions short) and commits the deletes together.
+        let mut in_flight: VecDeque<(Vec<i64>, Vec<DeliveryFuture>)> = VecDeque::new();
+        let mut queued = 0usize;
+        let mut after = 0i64; // identity values start at 1
+        let mut more = true;
+        let mut published = 0usize;
+        let mut failure: Option<KafkaError> = None;
+        loop {
+            while more && failure.is_none() && in_flight.len() < WINDOW && queued < ROUND_LIMIT {
+                let rows: Vec<OutboxRow> = sqlx::query_as(
+                    "SELECT id, key, payload, headers FROM outbox
+                      WHERE topic = $1 AND id > $2 ORDER BY id LIMIT $3",
+                )
+                .bind(&self.topic)
+                .bind(after)
+                .bind(self.batch)
+                .fetch_all(&mut *tx)
+                .await?;
+                more = rows.len() as i64 == self.batch;
+                let Some(last) = rows.last() else { break };
+                after = last.0;
+                // Cached after the first round: fails, if at all, before anything is sent.
+                let n = self.partitions().await?;
+                // From here until the commit, rows may be on the broker and still in the
+                // outbox: any failure (a publish, a DELETE, the commit: Postgres can crash
+                // between them) leaves the next round to reconcile first, or it would publish
+                // them a second time.
+                self.reconciled = false;
+                queued += rows.len();
+                match self.enqueue(&rows, n) {
+                    Ok(deliveries) => {
+                        in_flight.push_back((rows.iter().map(|r| r.0).collect(), deliveries));
                     }
-                    owned = owned.insert(Header {
-                        key: OUTBOX_ID_HEADER,
-                        value: Some(&id_text),
-                    });
-                    let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.topic)
-                        .payload(payload.as_slice())
-                        .partition(*partition)
-                        .headers(owned);
-                    if let Some(key) = key {
-                        record = record.key(key.as_slice());
-                    }
-                    self.producer.send(record, Duration::from_secs(30))
-                });
-        let results = join_all(deliveries).await;
-        for result in results {
-            if let Err((error, _)) = result {
-                // Some of the batch may have been delivered: the next round reconciles.
-                self.partitions = None;
-                self.renew_producer(&error);
-                return Err(RelayError::Publish {
-                    topic: self.topic.clone(),
-                    error,
-                });
+                    Err(e) => failure = Some(e),
+                }
+            }
+            let Some((ids, deliveries)) = in_flight.pop_front() else {
+                break;
+            };
+            // Every delivery is awaited, also after a failure: the producer is renewed only
+            // once it holds nothing still to send.
+            for delivery in join_all(deliveries).await {
+                let error = match delivery {
+                    Ok(Ok(_)) => continue,
+                    Ok(Err((error, _))) => error,
+                    Err(_canceled) => KafkaError::Canceled,
+                };
+                failure.get_or_insert(error);
+            }
+            if failure.is_none() {
+                sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
+                    .bind(&ids)
+                    .execute(&mut *tx)
+                    .await?;
+                published += ids.len();
             }
         }
-        let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-        sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        if let Some(error) = failure {
+            // Some of the round may have been delivered: the next round reconciles.
+            self.partitions = None;
+            self.renew_producer(&error);
+            return Err(RelayError::Publish {
+                topic: self.topic.clone(),
+                error,
+            });
+        }
+        if published + removed > 0 {
+            tx.commit().await?;
+        }
         self.reconciled = true;
-        metrics::counter!("newsflow_outbox_published_total").increment(ids.len() as u64);
-        Ok(ids.len() + removed)
+        metrics::counter!("newsflow_outbox_published_total").increment(published as u64);
+        Ok(published + removed)
+    }
+
+    /// Hands `rows` to the producer, each to its partition and stamped with its outbox id
+    /// (the producer batches them and keeps each partition in order); returns their
+    /// acknowledgements.
+    fn enqueue(
+        &self,
+        rows: &[OutboxRow],
+        partitions: i32,
+    ) -> Result<Vec<DeliveryFuture>, KafkaError> {
+        let mut deliveries = Vec::with_capacity(rows.len());
+        for (id, key, payload, headers) in rows {
+            let id_text = id.to_string();
+            let mut owned = OwnedHeaders::new();
+            for (k, v) in decode_headers(headers) {
+                owned = owned.insert(Header {
+                    key: &k,
+                    value: Some(&v),
+                });
+            }
+            owned = owned.insert(Header {
+                key: OUTBOX_ID_HEADER,
+                value: Some(&id_text),
+            });
+            let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.topic)
+                .payload(payload.as_slice())
+                .partition(partition_for(key.as_deref(), *id, partitions))
+                .headers(owned);
+            if let Some(key) = key {
+                record = record.key(key.as_slice());
+            }
+            // The window keeps far fewer messages queued than the producer's queue holds
+            // (100,000), so a full queue means the broker is not taking them: a failure.
+            deliveries.push(self.producer.send_result(record).map_err(|(e, _)| e)?);
+        }
+        Ok(deliveries)
     }
 
     /// Replaces the producer after a failed round. Every delivery of the round has been
@@ -428,7 +486,21 @@ impl Relay {
         let mut backoff = Duration::from_millis(100);
         let mut stopping: Option<std::time::Instant> = None;
         loop {
-            match self.relay_once().await {
+            // A round still running SHUTDOWN_DRAIN after shutdown was asked for (a slow broker,
+            // a long reconciliation) is abandoned: its transaction rolls back, its rows stay,
+            // and whichever lane publishes the topic next reconciles what it had sent.
+            let drain_over = async {
+                shutdown.wait().await;
+                tokio::time::sleep(SHUTDOWN_DRAIN).await;
+            };
+            let outcome = tokio::select! {
+                outcome = self.relay_once() => outcome,
+                () = drain_over => {
+                    tracing::info!(topic = self.topic, "outbox relay round abandoned at shutdown");
+                    break;
+                }
+            };
+            match outcome {
                 Ok(n) if n > 0 => {
                     backoff = Duration::from_millis(100);
                     if shutdown.is_triggered() {
@@ -466,7 +538,10 @@ impl Relay {
                 }
             }
         }
-        let _ = self.producer.flush(Duration::from_secs(10));
+        // Whatever the producer still holds belongs to a round that did not commit: its rows
+        // are still in the outbox, so a short flush is enough.
+        let producer = self.producer.clone();
+        let _ = tokio::task::spawn_blocking(move || producer.flush(Duration::from_secs(2))).await;
         tracing::info!(topic = self.topic, "outbox relay stopped");
     }
 }
