@@ -10,7 +10,9 @@
 #      pipeline's throughput as a share of the slower limit
 # The run has its own broker (Tansu, SQLite engine, 127.0.0.1:9093, deleted afterwards unless
 # BENCH_KEEP=1) and its own databases, so it neither disturbs nor is slowed by the test stack.
-# Usage: scripts/bench.sh        (BENCH_ARTICLES=200000, BENCH_REPLICAS=1, BENCH_WORDS=600)
+# Usage: scripts/bench.sh        (BENCH_ARTICLES=200000, BENCH_REPLICAS=1, BENCH_WORDS=600,
+#                                 BENCH_RATE=0: the stream produced as fast as the broker takes
+#                                 it; N: at most N articles/s, as scrapers publish over time)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -19,6 +21,7 @@ n=${BENCH_ARTICLES:-200000}
 replicas=${BENCH_REPLICAS:-1}
 words=${BENCH_WORDS:-600}
 checkpoint=${BENCH_CHECKPOINT:-50000}
+offered=${BENCH_RATE:-0}
 partitions=$((replicas > 4 ? replicas : 4))
 run=bench$(date +%s)
 work="$root/.local/$run"
@@ -137,9 +140,9 @@ echo "seconds stored extracted outbox" >"$work/progress.txt"
 ) &
 sampler=$!
 
-say "== 3. pipeline: producing $n articles while dedup and extract run"
+say "== 3. pipeline: producing $n articles while dedup and extract run$([ "$offered" != 0 ] && echo ", offered at $offered articles/s")"
 start=$(now)
-"$bin/newsflow-feed" jsonl --quiet "$work/articles.jsonl" >/dev/null
+"$bin/newsflow-feed" jsonl --quiet --rate "$offered" "$work/articles.jsonl" >/dev/null
 produced=$(calc "$(now) - $start")
 done_sql="SELECT (SELECT count(*) FROM articles) + (SELECT count(*) FROM rejected_messages) >= $n
             AND NOT EXISTS (SELECT 1 FROM articles WHERE duplicate_of IS NULL AND extracted_at IS NULL)
