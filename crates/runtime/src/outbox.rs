@@ -318,9 +318,9 @@ impl Relay {
     }
 
     /// One round: publishes the topic's messages in commit order (up to `ROUND_LIMIT`, in
-    /// sub-batches of `batch`) and deletes them (after removing what an earlier relay delivered, when this lane has just become
-    /// the active one). Returns how many rows left the outbox (0 also when another replica's
-    /// lane holds the topic).
+    /// sub-batches of `batch`) and deletes them, after removing what an earlier relay
+    /// delivered when this lane has just become the active one. Returns how many rows left
+    /// the outbox (0 also when another replica's lane holds the topic).
     pub async fn relay_once(&mut self) -> Result<usize, RelayError> {
         let mut tx = self.pool.begin().await?;
         let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, hashtext($2))")
@@ -343,19 +343,50 @@ impl Relay {
         } else {
             self.reconcile(&mut tx).await?
         };
-        // Sub-batches of `batch` rows go out back to back, up to `WINDOW` of them handed to
-        // the producer at once: the next one is read and enqueued while the previous one is
-        // acknowledged, so a round pays the broker's acknowledgement latency once per window,
-        // not once per sub-batch. The round ends when the topic has nothing more (or after
-        // `ROUND_LIMIT` rows, to keep transactions short) and commits the deletes together.
-        let mut in_flight: VecDeque<(Vec<i64>, Vec<DeliveryFuture>)> = VecDeque::new();
+        let mut in_flight = VecDeque::new();
+        let published = self.publish(&mut tx, &mut in_flight).await;
+        // However the round ended, what it handed to the producer is resolved before anything
+        // else happens: a renewed producer must inherit nothing, and the next round's
+        // reconciliation must see every message that is going to land.
+        for (_, deliveries) in in_flight.drain(..) {
+            join_all(deliveries).await;
+        }
+        let published = match published {
+            Ok(n) => n,
+            Err(e) => {
+                if let RelayError::Publish { error, .. } = &e {
+                    // Some of the round may have been delivered: the next round reconciles.
+                    self.partitions = None;
+                    self.renew_producer(error);
+                }
+                return Err(e);
+            }
+        };
+        if published + removed > 0 {
+            tx.commit().await?;
+        }
+        self.reconciled = true;
+        metrics::counter!("newsflow_outbox_published_total").increment(published as u64);
+        Ok(published + removed)
+    }
+
+    /// Publishes the round's sub-batches of `batch` rows back to back, up to `WINDOW` of them
+    /// handed to the producer at once: the next one is read and enqueued while the previous
+    /// one is acknowledged, so a round pays the broker's acknowledgement latency once per
+    /// window, not once per sub-batch. Each acknowledged sub-batch is deleted in `tx`; the
+    /// round ends when the topic has nothing more (or after `ROUND_LIMIT` rows, to keep
+    /// transactions short). On an error, what is still unacknowledged is left in `in_flight`.
+    async fn publish(
+        &mut self,
+        tx: &mut Transaction<'_, Postgres>,
+        in_flight: &mut VecDeque<(Vec<i64>, Vec<DeliveryFuture>)>,
+    ) -> Result<usize, RelayError> {
         let mut queued = 0usize;
         let mut after = 0i64; // identity values start at 1
         let mut more = true;
         let mut published = 0usize;
-        let mut failure: Option<KafkaError> = None;
         loop {
-            while more && failure.is_none() && in_flight.len() < WINDOW && queued < ROUND_LIMIT {
+            while more && in_flight.len() < WINDOW && queued < ROUND_LIMIT {
                 let rows: Vec<OutboxRow> = sqlx::query_as(
                     "SELECT id, key, payload, headers FROM outbox
                       WHERE topic = $1 AND id > $2 ORDER BY id LIMIT $3",
@@ -363,7 +394,7 @@ impl Relay {
                 .bind(&self.topic)
                 .bind(after)
                 .bind(self.batch)
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut **tx)
                 .await?;
                 more = rows.len() as i64 == self.batch;
                 let Some(last) = rows.last() else { break };
@@ -376,60 +407,46 @@ impl Relay {
                 // them a second time.
                 self.reconciled = false;
                 queued += rows.len();
-                match self.enqueue(&rows, n) {
-                    Ok(deliveries) => {
-                        in_flight.push_back((rows.iter().map(|r| r.0).collect(), deliveries));
-                    }
-                    Err(e) => failure = Some(e),
-                }
+                let ids = rows.iter().map(|r| r.0).collect();
+                let mut deliveries = Vec::with_capacity(rows.len());
+                let enqueued = self.enqueue(&rows, n, &mut deliveries);
+                in_flight.push_back((ids, deliveries));
+                enqueued.map_err(|error| self.publish_error(error))?;
             }
             let Some((ids, deliveries)) = in_flight.pop_front() else {
-                break;
+                return Ok(published);
             };
-            // Every delivery is awaited, also after a failure: the producer is renewed only
-            // once it holds nothing still to send.
             for delivery in join_all(deliveries).await {
-                let error = match delivery {
-                    Ok(Ok(_)) => continue,
-                    Ok(Err((error, _))) => error,
-                    Err(_canceled) => KafkaError::Canceled,
-                };
-                failure.get_or_insert(error);
+                match delivery {
+                    Ok(Ok(_)) => {}
+                    Ok(Err((error, _))) => return Err(self.publish_error(error)),
+                    Err(_canceled) => return Err(self.publish_error(KafkaError::Canceled)),
+                }
             }
-            if failure.is_none() {
-                sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
-                    .bind(&ids)
-                    .execute(&mut *tx)
-                    .await?;
-                published += ids.len();
-            }
+            sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
+                .bind(&ids)
+                .execute(&mut **tx)
+                .await?;
+            published += ids.len();
         }
-        if let Some(error) = failure {
-            // Some of the round may have been delivered: the next round reconciles.
-            self.partitions = None;
-            self.renew_producer(&error);
-            return Err(RelayError::Publish {
-                topic: self.topic.clone(),
-                error,
-            });
+    }
+
+    fn publish_error(&self, error: KafkaError) -> RelayError {
+        RelayError::Publish {
+            topic: self.topic.clone(),
+            error,
         }
-        if published + removed > 0 {
-            tx.commit().await?;
-        }
-        self.reconciled = true;
-        metrics::counter!("newsflow_outbox_published_total").increment(published as u64);
-        Ok(published + removed)
     }
 
     /// Hands `rows` to the producer, each to its partition and stamped with its outbox id
-    /// (the producer batches them and keeps each partition in order); returns their
-    /// acknowledgements.
+    /// (the producer batches them and keeps each partition in order), adding their
+    /// acknowledgements to `deliveries` (also those enqueued before a failure).
     fn enqueue(
         &self,
         rows: &[OutboxRow],
         partitions: i32,
-    ) -> Result<Vec<DeliveryFuture>, KafkaError> {
-        let mut deliveries = Vec::with_capacity(rows.len());
+        deliveries: &mut Vec<DeliveryFuture>,
+    ) -> Result<(), KafkaError> {
         for (id, key, payload, headers) in rows {
             let id_text = id.to_string();
             let mut owned = OwnedHeaders::new();
@@ -454,7 +471,7 @@ impl Relay {
             // (100,000), so a full queue means the broker is not taking them: a failure.
             deliveries.push(self.producer.send_result(record).map_err(|(e, _)| e)?);
         }
-        Ok(deliveries)
+        Ok(())
     }
 
     /// Replaces the producer after a failed round. Every delivery of the round has been
