@@ -34,6 +34,7 @@ install_broker() {
 start_broker() {
   if port_open "$broker_addr"; then
     log "broker already listening on $broker_addr"
+    [ -f "$tansu_dir/tansu.db" ] && python3 "$root/scripts/tansu-index.py" "$tansu_dir/tansu.db"
     return
   fi
   mkdir -p "$tansu_dir"
@@ -48,7 +49,10 @@ start_broker() {
       </dev/null >>broker.log 2>&1) &
   echo $! >"$tansu_dir/broker.pid"
   for _ in $(seq 1 150); do
-    port_open "$broker_addr" && return
+    if port_open "$broker_addr"; then
+      python3 "$root/scripts/tansu-index.py" "$tansu_dir/tansu.db"
+      return
+    fi
     sleep 0.2
   done
   log "the broker did not start; last lines of its log:"

@@ -120,7 +120,7 @@ impl Broker {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Ok(())
+        add_header_index(&self.dir.join("tansu.db"))
     }
 
     /// Stops the broker with SIGTERM (SIGKILL if it has not exited after 15 s) and waits until
@@ -179,4 +179,23 @@ impl Drop for Broker {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Adds the index Tansu 0.6.0's schema lacks (`scripts/tansu-index.py`, which says why), as
+/// `scripts/stack.sh` does for the shared broker, so private brokers behave like it.
+fn add_header_index(db: &Path) -> anyhow::Result<()> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/tansu-index.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(db)
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
 }
