@@ -1,6 +1,7 @@
 //! The consume → transform → write loop every stage runs, with its delivery guarantees.
 //!
-//! Per batch: CPU work first (`prepare`, off the async runtime), then one Postgres transaction
+//! Per batch: CPU work first (`prepare`, off the async runtime, while the previous batch is
+//! still being written), then one Postgres transaction
 //! that locks the partitions' stored offsets, drops messages an earlier transaction already
 //! committed (a redelivery after a crash or a zombie consumer), writes the rows and outbox
 //! messages (`write`), and stores the next offsets. Only after the commit are Kafka's offset
@@ -96,18 +97,35 @@ pub async fn run<H: Handler, C: ConsumerContext + 'static>(
 ) -> Result<(), StageError> {
     let service = options.service;
     health.set("consumer", Ok(()));
+    let read_ahead = || {
+        tokio::spawn(fetch_and_prepare(
+            Arc::clone(&handler),
+            Arc::clone(&consumer),
+            options.clone(),
+            shutdown.clone(),
+        ))
+    };
+    let mut ahead = read_ahead();
     loop {
-        let batch = next_batch(&consumer, options.batch_size, options.linger, &shutdown).await?;
-        if batch.is_empty() {
-            break; // shutdown
-        }
-        let started = Instant::now();
-        let next = next_offsets(&batch);
-        let received = batch.len();
-        let h = Arc::clone(&handler);
-        let items = tokio::task::spawn_blocking(move || h.prepare(batch))
+        let prepared = ahead
             .await
-            .map_err(|e| StageError::Prepare(e.to_string()))?;
+            .map_err(|e| StageError::Prepare(e.to_string()))??;
+        let Some(Prepared {
+            items,
+            next,
+            received,
+        }) = prepared
+        else {
+            break; // shutdown
+        };
+        if shutdown.is_triggered() {
+            break; // read before the shutdown: left for the partitions' next owner
+        }
+        // The next batch is read and prepared while this one is written: the CPU work and the
+        // wait for messages overlap the transaction. It is written only after this batch
+        // committed (or dropped unwritten at shutdown), so offsets still advance in order.
+        ahead = read_ahead();
+        let started = Instant::now();
 
         let mut backoff = Duration::from_millis(100);
         let counts = loop {
@@ -143,7 +161,10 @@ pub async fn run<H: Handler, C: ConsumerContext + 'static>(
                 }
             }
         };
-        let Some(counts) = counts else { break };
+        let Some(counts) = counts else {
+            ahead.abort();
+            break;
+        };
         health.set("database", Ok(()));
         store_hints(&consumer, &next);
         for waker in &relay_wakers {
@@ -168,6 +189,37 @@ pub async fn run<H: Handler, C: ConsumerContext + 'static>(
     }
     tracing::info!("stage stopped");
     Ok(())
+}
+
+/// A consumed batch, prepared: its items, the partitions' next offsets, and how many
+/// messages it held.
+struct Prepared<I> {
+    items: Vec<(Position, I)>,
+    next: HashMap<(String, i32), i64>,
+    received: usize,
+}
+
+/// Waits for the next batch and prepares it on a blocking thread; `None` at shutdown.
+async fn fetch_and_prepare<H: Handler, C: ConsumerContext + 'static>(
+    handler: Arc<H>,
+    consumer: Arc<StreamConsumer<C>>,
+    options: StageOptions,
+    shutdown: Shutdown,
+) -> Result<Option<Prepared<H::Item>>, StageError> {
+    let batch = next_batch(&consumer, options.batch_size, options.linger, &shutdown).await?;
+    if batch.is_empty() {
+        return Ok(None);
+    }
+    let next = next_offsets(&batch);
+    let received = batch.len();
+    let items = tokio::task::spawn_blocking(move || handler.prepare(batch))
+        .await
+        .map_err(|e| StageError::Prepare(e.to_string()))?;
+    Ok(Some(Prepared {
+        items,
+        next,
+        received,
+    }))
 }
 
 /// One transaction over `items`. `next` is stored as the partitions' new offsets.
