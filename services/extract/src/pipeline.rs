@@ -183,9 +183,8 @@ impl Extract {
                 .filter(|(a, _, _)| !placed.contains_key(&a.article_id))
                 .map(|(a, _, s)| (*a, *s))
                 .collect();
-            let mut assigned = store::assign_stories(tx, &pairs, &self.stories)
-                .await?
-                .into_iter();
+            let placement = store::assign_stories(tx, &pairs, &self.stories).await?;
+            let mut assigned = placement.story_ids.into_iter();
             let stories: Vec<i64> = fresh
                 .iter()
                 .map(|(a, _, _)| {
@@ -224,7 +223,9 @@ impl Extract {
                 }
             }
             stored.extend(store::insert_mentions(tx, &reports, &self.coder_version).await?);
-            latencies = store::mark_extracted(tx, &fresh_ids, &self.coder_version).await?;
+            latencies =
+                store::mark_extracted(tx, &fresh_ids, &stories, &self.coder_version).await?;
+            store::refresh_stories(tx, &placement.spans).await?;
             *counts.entry("article").or_default() += fresh.len() as u64;
             *counts.entry("mention").or_default() +=
                 fresh.iter().map(|(_, m, _)| m.len() as u64).sum::<u64>();

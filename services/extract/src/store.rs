@@ -87,16 +87,24 @@ pub async fn earlier(
 /// the seconds since its raw message was produced (the end-to-end latency).
 /// `clock_timestamp()`, not `now()`: the transaction may have started long before this
 /// point (a wait for the merge lock).
+/// The articles join their stories (`story_ids`, one per article) in the same update: an
+/// article row is rewritten once per extraction, not twice (its indexes make each rewrite
+/// cost about as much as inserting the article again).
 pub async fn mark_extracted(
     tx: &mut Tx,
     article_ids: &[i64],
+    story_ids: &[i64],
     version: &str,
 ) -> Result<Vec<f64>, sqlx::Error> {
     let latencies: Vec<Option<f64>> = sqlx::query_scalar(
-        "UPDATE articles SET extracted_at = clock_timestamp(), coder_version = $2 WHERE id = ANY($1)
-         RETURNING extract(epoch FROM extracted_at - produced_at)::float8",
+        "UPDATE articles a SET extracted_at = clock_timestamp(), coder_version = $3,
+                               story_id = coalesce(nullif(x.story, 0), a.story_id)
+           FROM unnest($1::bigint[], $2::bigint[]) AS x(article, story)
+          WHERE a.id = x.article
+         RETURNING extract(epoch FROM a.extracted_at - a.produced_at)::float8",
     )
     .bind(article_ids)
+    .bind(story_ids)
     .bind(version)
     .fetch_all(&mut **tx)
     .await?;
@@ -629,17 +637,27 @@ pub fn seen_at(article: &ArticleMessage) -> DateTime<Utc> {
     article.published_at.unwrap_or(article.ingested_at)
 }
 
+/// Where a batch's articles go: each article's story, and the span (story, first seen, last
+/// seen) each touched story must widen to once its articles are in it.
+#[derive(Default)]
+pub struct Placement {
+    pub story_ids: Vec<i64>,
+    pub spans: Vec<(i64, DateTime<Utc>, DateTime<Utc>)>,
+}
+
 /// Puts each article of the batch (and the copies dedup already linked to it) into a story:
 /// the most similar story active within the window, or a new one, deciding in batch order
-/// (see [`assign_batch`]). Five statements for the whole batch, whatever its size. Returns
-/// the story id of each article.
+/// (see [`assign_batch`]). A handful of statements for the whole batch, whatever its size.
+/// The copies join their stories here; the articles themselves join when they are marked
+/// extracted ([`mark_extracted`]), after which the caller refreshes the stories' counts
+/// ([`refresh_stories`] with the returned spans).
 pub async fn assign_stories(
     tx: &mut Tx,
     articles: &[(&ArticleMessage, &Signature)],
     params: &StoryParams,
-) -> Result<Vec<i64>, sqlx::Error> {
+) -> Result<Placement, sqlx::Error> {
     if articles.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Placement::default());
     }
     let seen: Vec<DateTime<Utc>> = articles.iter().map(|(a, _)| seen_at(a)).collect();
     // Every distinct lookup term of the batch, looked up once. Term hashes are u64; Postgres bigint
@@ -821,36 +839,32 @@ pub async fn assign_stories(
     .execute(&mut **tx)
     .await?;
     let article_ids: Vec<i64> = articles.iter().map(|(a, _)| a.article_id).collect();
-    // Two statements rather than `id = x OR duplicate_of = x`, which defeats the indexes.
     // Copies dedup linked before their originals were placed join the stories here, and
-    // widen the stories' spans to their own times.
-    for column in ["id", "duplicate_of"] {
-        let joined: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(&format!(
-            "UPDATE articles a SET story_id = x.story
-               FROM unnest($1::bigint[], $2::bigint[]) AS x(article, story) WHERE a.{column} = x.article
-             RETURNING a.story_id, coalesce(a.published_at, a.ingested_at)"
-        ))
-        .bind(&article_ids)
-        .bind(&story_ids)
-        .fetch_all(&mut **tx)
-        .await?;
-        for (id, seen) in joined {
-            first_seen
-                .entry(id)
-                .and_modify(|f| *f = (*f).min(seen))
-                .or_insert(seen);
-            last_seen
-                .entry(id)
-                .and_modify(|l| *l = (*l).max(seen))
-                .or_insert(seen);
-        }
+    // widen the stories' spans to their own times (the articles' own times are counted above).
+    let joined: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
+        "UPDATE articles a SET story_id = x.story
+           FROM unnest($1::bigint[], $2::bigint[]) AS x(article, story) WHERE a.duplicate_of = x.article
+         RETURNING a.story_id, coalesce(a.published_at, a.ingested_at)",
+    )
+    .bind(&article_ids)
+    .bind(&story_ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    for (id, seen) in joined {
+        first_seen
+            .entry(id)
+            .and_modify(|f| *f = (*f).min(seen))
+            .or_insert(seen);
+        last_seen
+            .entry(id)
+            .and_modify(|l| *l = (*l).max(seen))
+            .or_insert(seen);
     }
-    let spans: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = touched
+    let spans = touched
         .iter()
         .filter_map(|id| Some((*id, *first_seen.get(id)?, *last_seen.get(id)?)))
         .collect();
-    refresh_stories(tx, &spans).await?;
-    Ok(story_ids)
+    Ok(Placement { story_ids, spans })
 }
 
 /// Copies join their originals' stories (where the original already has one). Pairs are
@@ -888,7 +902,7 @@ pub async fn join_original_stories(tx: &mut Tx, pairs: &[(i64, i64)]) -> Result<
 
 /// Recomputes stories' counts from their articles and widens their first/last seen to the
 /// given spans: (story, first seen, last seen).
-async fn refresh_stories(
+pub async fn refresh_stories(
     tx: &mut Tx,
     spans: &[(i64, DateTime<Utc>, DateTime<Utc>)],
 ) -> Result<(), sqlx::Error> {
