@@ -12,7 +12,11 @@
 # BENCH_KEEP=1) and its own databases, so it neither disturbs nor is slowed by the test stack.
 # Usage: scripts/bench.sh        (BENCH_ARTICLES=200000, BENCH_REPLICAS=1, BENCH_WORDS=600,
 #                                 BENCH_RATE=0: the stream produced as fast as the broker takes
-#                                 it; N: at most N articles/s, as scrapers publish over time)
+#                                 it; N: at most N articles/s, as scrapers publish over time;
+#                                 BENCH_BACKLOG=1: the whole stream produced before the services
+#                                 start, and the drain measured, so the local broker serves only
+#                                 the pipeline while it is measured; latency then includes the
+#                                 wait in the backlog)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -22,6 +26,7 @@ replicas=${BENCH_REPLICAS:-1}
 words=${BENCH_WORDS:-600}
 checkpoint=${BENCH_CHECKPOINT:-50000}
 offered=${BENCH_RATE:-0}
+backlog=${BENCH_BACKLOG:-0}
 partitions=$((replicas > 4 ? replicas : 4))
 run=bench$(date +%s)
 work="$root/.local/$run"
@@ -103,6 +108,15 @@ NEWSFLOW_BROKER_ADDR=$broker NEWSFLOW_BROKER_DIR=$broker_dir NEWSFLOW_PARTITIONS
   --topic "$NEWSFLOW_EVENTS_TOPIC" >/dev/null
 psql "$admin_db" -qc "DROP DATABASE IF EXISTS newsflow_bench WITH (FORCE)" -c "CREATE DATABASE newsflow_bench"
 DATABASE_URL=$db "$bin/newsflow-dedup" migrate >/dev/null
+# BENCH_PG_PROFILE=1: Postgres logs every statement's time in this database (not the
+# parameters), and the summary ends with the statements that took the most
+# (scripts/pg-profile.py); logging slows the run somewhat.
+pg_log=/var/log/postgresql/postgresql-15-main.log
+if [ "${BENCH_PG_PROFILE:-0}" = 1 ]; then
+  psql "$admin_db" -qc "ALTER DATABASE newsflow_bench SET log_min_duration_statement = 0" \
+    -c "ALTER DATABASE newsflow_bench SET log_parameter_max_length = 0"
+  pg_log_start=$(stat -c %s "$pg_log")
+fi
 
 start_service() {
   local name=$1 i=$2
@@ -112,6 +126,23 @@ start_service() {
   pids+=($!)
   echo "$name-$i $!" >>"$work/pids"
 }
+# Where the machine's CPU goes during the run: the whole machine (/proc/stat) and the broker's
+# own process, before and after; the services' own CPU comes from /usr/bin/time below.
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
+proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+broker_pid=$(cat "$broker_dir/broker.pid")
+feed() { /usr/bin/time -v -o "$work/feed.time" "$bin/newsflow-feed" jsonl --quiet --rate "$offered" "$work/articles.jsonl" >/dev/null; }
+if [ "$backlog" = 1 ]; then
+  # A backlog drained: the broker only serves the pipeline while it is measured.
+  say "== 3. pipeline: $n articles produced first, then drained by dedup and extract"
+  start=$(now)
+  feed
+  say "$(printf 'produced in %.1f s; the services start now' "$(calc "$(now) - $start")")"
+  mv "$work/feed.time" "$work/feed-backlog.txt"
+  read -r busy0 iowait0 all0 <<<"$(machine_ticks)"
+  broker0=$(proc_ticks "$broker_pid")
+  start=$(now)
+fi
 for i in $(seq 0 $((replicas - 1))); do start_service dedup "$i"; start_service extract "$i"; done
 
 # Memory sampler: the services' VmHWM (peak RSS so far) whenever the count of stored articles
@@ -140,10 +171,16 @@ echo "seconds stored extracted outbox" >"$work/progress.txt"
 ) &
 sampler=$!
 
-say "== 3. pipeline: producing $n articles while dedup and extract run$([ "$offered" != 0 ] && echo ", offered at $offered articles/s")"
-start=$(now)
-"$bin/newsflow-feed" jsonl --quiet --rate "$offered" "$work/articles.jsonl" >/dev/null
-produced=$(calc "$(now) - $start")
+if [ "$backlog" = 1 ]; then
+  produced=0
+else
+  say "== 3. pipeline: producing $n articles while dedup and extract run$([ "$offered" != 0 ] && echo ", offered at $offered articles/s")"
+  read -r busy0 iowait0 all0 <<<"$(machine_ticks)"
+  broker0=$(proc_ticks "$broker_pid")
+  start=$(now)
+  feed
+  produced=$(calc "$(now) - $start")
+fi
 done_sql="SELECT (SELECT count(*) FROM articles) + (SELECT count(*) FROM rejected_messages) >= $n
             AND NOT EXISTS (SELECT 1 FROM articles WHERE duplicate_of IS NULL AND extracted_at IS NULL)
             AND NOT EXISTS (SELECT 1 FROM outbox)"
@@ -154,6 +191,8 @@ until [ "$(q "$db" "$done_sql")" = "t" ]; do
   sleep 2  # a count over a growing table: often enough, without loading Postgres
 done
 secs=$(calc "$(now) - $start")
+read -r busy1 iowait1 all1 <<<"$(machine_ticks)"
+broker1=$(proc_ticks "$broker_pid")
 kill "$sampler" 2>/dev/null || true
 for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; done
 for p in "${pids[@]}"; do wait "$p" || true; done
@@ -165,7 +204,7 @@ originals=$(q "$db" "SELECT count(*) FROM articles WHERE duplicate_of IS NULL")
 rate=$(calc "$n / $secs")
 say "$(printf 'pipeline: %d articles (%d originals) in %.1f s (produced in %.1f s) = %.0f articles/s end to end' "$n" "$originals" "$secs" "$produced" "$rate")"
 say "$(printf 'events: %d (%d mentions) = %.0f events/s' "$events" "$mentions" "$(calc "$events / $secs")")"
-say "latency produce → events committed (originals): $(q "$db" "SELECT format('p50 %s s, p99 %s s, max %s s',
+say "latency produce → events committed (originals$([ "$backlog" = 1 ] && echo ', including the wait in the backlog')): $(q "$db" "SELECT format('p50 %s s, p99 %s s, max %s s',
       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY s)::numeric, 2),
       round(percentile_cont(0.99) WITHIN GROUP (ORDER BY s)::numeric, 2), round(max(s)::numeric, 2))
     FROM (SELECT extract(epoch FROM extracted_at - produced_at) AS s FROM articles
@@ -177,6 +216,17 @@ for name in dedup extract; do
   say "$(printf '%-8s CPU %6.1f s = %5.2f s per 1,000 articles | peak RSS %6.1f MB at %d articles, %6.1f MB at %d' \
     "$name" "$cpu" "$(calc "$cpu * 1000 / $n")" "$(calc "${at:-0} / 1024")" "$checkpoint" "$(calc "$rss / 1024")" "$n")"
 done
+hz=$(getconf CLK_TCK)
+service_cpu=$(cat "$work"/*.time | awk -F': ' '/User time/ {t += $2} /System time/ {t += $2} END {print t}')
+feed_cpu=0
+if [ -f "$work/feed.time" ]; then
+  feed_cpu=$(awk -F': ' '/User time/ {t += $2} /System time/ {t += $2} END {print t + 0}' "$work/feed.time")
+fi
+machine_cpu=$(calc "($busy1 - $busy0) / $hz")
+broker_cpu=$(calc "($broker1 - $broker0) / $hz")
+say "$(printf 'machine CPU during the run: %.0f%% busy of %d cores (%.0f%% I/O wait); CPU s: broker %.1f, feed %.1f, services %.1f, the rest (Postgres, mostly) %.1f' \
+  "$(calc "100 * ($busy1 - $busy0) / ($all1 - $all0)")" "$(nproc)" "$(calc "100 * ($iowait1 - $iowait0) / ($all1 - $all0)")" \
+  "$broker_cpu" "$feed_cpu" "$(calc "$service_cpu - $feed_cpu")" "$(calc "$machine_cpu - $broker_cpu - $service_cpu")")"
 say "outbox backlog: largest $(awk 'NR > 1 && $4 > m {m = $4} END {print m + 0}' "$work/progress.txt") rows (progress every 10 s in $work/progress.txt)"
 say "dedup quality: $(DATABASE_URL=$db "$bin/newsflow-feed" score --truth "$work/truth.jsonl" | tr -d '\n ' | grep -oE '"precision":[0-9.]+,"recall":[0-9.]+')"
 
@@ -212,4 +262,8 @@ slower=$(calc "if ($broker_limit < $pg_limit) $broker_limit else $pg_limit")
 which=$( [ "$(calc "$broker_limit < $pg_limit")" = 1 ] && echo broker || echo postgres )
 say "$(printf 'slower limit: %s at %.0f articles/s; the pipeline sustains %.0f articles/s = %.0f%% of it' \
   "$which" "$slower" "$rate" "$(calc "100 * $rate / $slower")")"
+if [ "${BENCH_PG_PROFILE:-0}" = 1 ]; then
+  say "== Postgres time per statement in the pipeline's database"
+  python3 scripts/pg-profile.py "$pg_log" newsflow_bench "$pg_log_start" 20 | tee -a "$work/summary.txt"
+fi
 say "summary and logs: $work"
