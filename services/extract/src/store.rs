@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use futures::TryStreamExt;
 use newsflow_core::coding::Mention;
 use newsflow_core::messages::{
     ArticleMessage, EventActor, EventEvidence, EventMessage, EventPlace,
@@ -686,8 +687,12 @@ pub async fn assign_stories(
     let to = last
         .checked_add_days(days(params.window_days))
         .unwrap_or(last);
-    // Posting lists capped per term (see `newsflow_core::shortlist`), in one statement.
-    let rows: Vec<(i64, i64, f32, NaiveDate)> = sqlx::query_as(
+    // Posting lists capped per term (see `newsflow_core::shortlist`), in one statement. Rows
+    // are folded in as they arrive rather than collected first: once stories accumulate, a
+    // batch reads hundreds of thousands of them (a `Vec` of all of them was the largest
+    // allocation of a batch, and extract's peak memory rose with it).
+    let mut postings: HashMap<u64, Vec<Posting>> = HashMap::new();
+    let mut rows = sqlx::query_as::<_, (i64, i64, f32, NaiveDate)>(
         "SELECT t.term, c.story_id, c.weight, c.seen
            FROM unnest($1::bigint[]) AS t(term)
            CROSS JOIN LATERAL (
@@ -700,10 +705,8 @@ pub async fn assign_stories(
     .bind(from)
     .bind(to)
     .bind(i64::try_from(POSTINGS_PER_TERM).unwrap_or(i64::MAX))
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut postings: HashMap<u64, Vec<Posting>> = HashMap::new();
-    for (term, story, weight, seen) in rows {
+    .fetch(&mut **tx);
+    while let Some((term, story, weight, seen)) = rows.try_next().await? {
         postings
             .entry(term_from_db(term))
             .or_default()
@@ -713,6 +716,7 @@ pub async fn assign_stories(
                 seen,
             });
     }
+    drop(rows);
     // Each article's shortlist: the stories in its window sharing the most term weight with it.
     let shortlists: Vec<Vec<i64>> = lookups
         .iter()
@@ -730,22 +734,24 @@ pub async fn assign_stories(
     let mut wanted: Vec<i64> = shortlists.iter().flatten().copied().collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let rows: Vec<(i64, i64, f32, DateTime<Utc>)> = sqlx::query_as(
+    // Up to SHORTLIST stories per article, each with its whole term vector: folded in as the
+    // rows arrive, like the postings.
+    let mut stored: HashMap<i64, (Terms, NaiveDate)> = HashMap::new();
+    let mut rows = sqlx::query_as::<_, (i64, i64, f32, DateTime<Utc>)>(
         "SELECT st.story_id, st.term, st.weight, s.last_seen
            FROM story_terms st JOIN stories s ON s.id = st.story_id
           WHERE st.story_id = ANY($1)",
     )
     .bind(&wanted)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut stored: HashMap<i64, (Terms, NaiveDate)> = HashMap::new();
-    for (story, term, weight, last_seen) in rows {
+    .fetch(&mut **tx);
+    while let Some((story, term, weight, last_seen)) = rows.try_next().await? {
         stored
             .entry(story)
             .or_insert_with(|| (Vec::new(), last_seen.date_naive()))
             .0
             .push((term_from_db(term), weight));
     }
+    drop(rows);
     for (terms, _) in stored.values_mut() {
         terms.sort_unstable_by_key(|(t, _)| *t);
     }
