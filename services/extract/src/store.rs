@@ -86,11 +86,12 @@ pub async fn earlier(
 
 /// Records that the articles were coded. Returns, per article whose produce time is known,
 /// the seconds since its raw message was produced (the end-to-end latency).
-/// `clock_timestamp()`, not `now()`: the transaction may have started long before this
-/// point (a wait for the merge lock).
 /// The articles join their stories (`story_ids`, one per article) in the same update: an
 /// article row is rewritten once per extraction, not twice (its indexes make each rewrite
 /// cost about as much as inserting the article again).
+///
+/// `clock_timestamp()`, not `now()`: the transaction may have started long before this
+/// point (a wait for the merge lock).
 pub async fn mark_extracted(
     tx: &mut Tx,
     article_ids: &[i64],
