@@ -255,6 +255,13 @@ say "$(printf 'machine CPU during the run: %.0f%% busy of %d cores (%.0f%% I/O w
   "$(calc "100 * ($busy1 - $busy0) / ($all1 - $all0)")" "$(nproc)" "$(calc "100 * ($iowait1 - $iowait0) / ($all1 - $all0)")" \
   "$broker_cpu" "$feed_cpu" "$(calc "$service_cpu - $feed_cpu")" "$(calc "$machine_cpu - $broker_cpu - $service_cpu")")"
 say "outbox backlog: largest $(awk 'NR > 1 && $4 > m {m = $4} END {print m + 0}' "$work/progress.txt") rows (progress every 10 s in $work/progress.txt)"
+# What Postgres wrote per table during the run (the statistics collector's counters): row
+# versions inserted, updated (of which HOT: no index entries), deleted. A row updated or
+# deleted and re-inserted costs Postgres the work of a new row, which COPY does not pay.
+pg_stat_sql="SELECT format('%s ins %s upd %s (hot %s) del %s', relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del)
+               FROM pg_stat_user_tables WHERE n_tup_ins + n_tup_upd + n_tup_del > 0
+              ORDER BY n_tup_ins + n_tup_upd + n_tup_del DESC"
+say "rows written by table: $(q "$db" "$pg_stat_sql" | paste -sd ';' | sed 's/;/; /g')"
 say "dedup quality: $(DATABASE_URL=$db "$bin/newsflow-feed" score --truth "$work/truth.jsonl" | tr -d '\n ' | grep -oE '"precision":[0-9.]+,"recall":[0-9.]+')"
 
 # ---- Postgres limit: bulk-load the rows the pipeline wrote (same tables, same indexes) with

@@ -66,7 +66,9 @@ use std::sync::LazyLock;
 use chrono::NaiveDate;
 
 use crate::coding::Mention;
-use crate::shortlist::{POSTINGS_PER_TERM, Posting, SHORTLIST, lookup_terms, shortlist};
+use crate::shortlist::{
+    POSTINGS_PER_TERM, Posting, SHORTLIST, lookup_terms, posted_terms, shortlist,
+};
 
 /// Clustering parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -280,6 +282,39 @@ pub fn term_to_db(hash: u64) -> i64 {
 /// The term hash of a Postgres `story_terms.term` value (inverse of [`term_to_db`]).
 pub fn term_from_db(term: i64) -> u64 {
     u64::from_ne_bytes(term.to_ne_bytes())
+}
+
+/// A story's term vector as stored in `stories.terms` (`bytea`): per term, its hash as 8
+/// big-endian bytes then its weight as an IEEE-754 `f32`, 4 big-endian bytes — the bytes of
+/// Postgres's `int8send(term) || float4send(weight)`, so SQL can build and read it too. One
+/// value per story instead of a row per term: reading a shortlisted story's vector is one row,
+/// and rewriting it when an article joins is one row version, not 64 deleted and 64 inserted.
+pub fn terms_to_bytes(terms: &[(u64, f32)]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(terms.len() * 12);
+    for (hash, weight) in terms {
+        bytes.extend_from_slice(&hash.to_be_bytes());
+        bytes.extend_from_slice(&weight.to_bits().to_be_bytes());
+    }
+    bytes
+}
+
+/// The term vector [`terms_to_bytes`] stored, sorted by hash; `None` when the length is not a
+/// whole number of terms (a value not written by it).
+pub fn terms_from_bytes(bytes: &[u8]) -> Option<Terms> {
+    if !bytes.len().is_multiple_of(12) {
+        return None;
+    }
+    let mut terms: Terms = bytes
+        .chunks_exact(12)
+        .map(|c| {
+            let (hash, weight) = c.split_at(8);
+            let hash = u64::from_be_bytes(hash.try_into().unwrap_or_default());
+            let weight = f32::from_bits(u32::from_be_bytes(weight.try_into().unwrap_or_default()));
+            (hash, weight)
+        })
+        .collect();
+    terms.sort_unstable_by_key(|(h, _)| *h);
+    Some(terms)
 }
 
 /// A word token, whether only spaces (no punctuation, no line break) separate it from the
@@ -854,6 +889,8 @@ pub fn assign_batch<Id: Clone + Eq + std::hash::Hash>(
 #[derive(Debug)]
 struct LiveStory {
     terms: Vec<(u64, f32)>,
+    /// Its postings, as the extract service stores them ([`posted_terms`]).
+    posted: Vec<(u64, f32)>,
     last_seen: NaiveDate,
 }
 
@@ -907,10 +944,10 @@ impl StoryIndex {
                 .iter()
                 .filter_map(|id| {
                     let story = self.stories.get(id)?;
-                    let at = story.terms.binary_search_by_key(&term, |(h, _)| *h).ok()?;
+                    let at = story.posted.binary_search_by_key(&term, |(h, _)| *h).ok()?;
                     Some(Posting {
                         story: i64::try_from(*id).ok()?,
-                        weight: story.terms[at].1,
+                        weight: story.posted[at].1,
                         seen: story.last_seen,
                     })
                 })
@@ -950,10 +987,18 @@ impl StoryIndex {
         };
         let terms = merge_terms(&old_terms, sig, &self.params);
         self.unindex(id, &old_terms);
-        for (h, _) in &terms {
+        let posted = posted_terms(&terms);
+        for (h, _) in &posted {
             self.postings.entry(*h).or_default().push(id);
         }
-        self.stories.insert(id, LiveStory { terms, last_seen });
+        self.stories.insert(
+            id,
+            LiveStory {
+                terms,
+                posted,
+                last_seen,
+            },
+        );
         id
     }
 
@@ -978,7 +1023,7 @@ impl StoryIndex {
             .collect();
         for id in old {
             if let Some(s) = self.stories.remove(&id) {
-                self.unindex(id, &s.terms);
+                self.unindex(id, &s.posted);
             }
         }
     }

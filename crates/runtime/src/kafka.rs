@@ -172,6 +172,13 @@ pub fn consumer(
             // is only noticed at the next metadata refresh: every 10 s instead of librdkafka's
             // 5 minutes, so a stage resumes promptly once its topic appears.
             ("topic.metadata.refresh.interval.ms", "10000"),
+            // The prefetch queue: librdkafka's default keeps up to 64 MB (and 100,000
+            // messages) fetched ahead, which a stage taking 500 messages per batch never
+            // needs. It filled as a backlog grew, so a lagging stage's memory rose over the
+            // whole run (extract, the 200,000-article bench: ~1 MB per 1,000 articles);
+            // 8 MB still holds several batches of ~4 KB articles.
+            ("queued.max.messages.kbytes", "8192"),
+            ("queued.min.messages", "2000"),
         ],
     );
     if let Some(id) = instance_id {

@@ -225,7 +225,7 @@ impl Extract {
             stored.extend(store::insert_mentions(tx, &reports, &self.coder_version).await?);
             latencies =
                 store::mark_extracted(tx, &fresh_ids, &stories, &self.coder_version).await?;
-            store::refresh_stories(tx, &placement.spans).await?;
+            store::refresh_stories(tx, &placement.changes).await?;
             *counts.entry("article").or_default() += fresh.len() as u64;
             *counts.entry("mention").or_default() +=
                 fresh.iter().map(|(_, m, _)| m.len() as u64).sum::<u64>();

@@ -8,9 +8,12 @@ use newsflow_core::coding::Mention;
 use newsflow_core::messages::{
     ArticleMessage, EventActor, EventEvidence, EventMessage, EventPlace,
 };
-use newsflow_core::shortlist::{POSTINGS_PER_TERM, Posting, SHORTLIST, lookup_terms, shortlist};
+use newsflow_core::shortlist::{
+    POSTINGS_PER_TERM, Posting, SHORTLIST, lookup_terms, posting_changes, shortlist,
+};
 use newsflow_core::stories::{
     Signature, StoryParams, StoryRef, Terms, assign_batch, term_from_db, term_to_db,
+    terms_from_bytes, terms_to_bytes,
 };
 use newsflow_core::tally::{Added, Delta, tally};
 use newsflow_runtime::stage::Position;
@@ -639,12 +642,21 @@ pub fn seen_at(article: &ArticleMessage) -> DateTime<Utc> {
     article.published_at.unwrap_or(article.ingested_at)
 }
 
-/// Where a batch's articles go: each article's story, and the span (story, first seen, last
-/// seen) each touched story must widen to once its articles are in it.
+/// Where a batch's articles go: each article's story, and how each touched story changes
+/// once its articles are in it.
 #[derive(Default)]
 pub struct Placement {
     pub story_ids: Vec<i64>,
-    pub spans: Vec<(i64, DateTime<Utc>, DateTime<Utc>)>,
+    pub changes: Vec<StoryChange>,
+}
+
+/// A story's new state, for [`refresh_stories`]: the span its articles widen it to and, when
+/// articles joined it, its new term vector ([`terms_to_bytes`]) and postings day.
+pub struct StoryChange {
+    pub id: i64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub terms: Option<(Vec<u8>, NaiveDate)>,
 }
 
 /// Puts each article of the batch (and the copies dedup already linked to it) into a story:
@@ -652,7 +664,7 @@ pub struct Placement {
 /// (see [`assign_batch`]). A handful of statements for the whole batch, whatever its size.
 /// The copies join their stories here; the articles themselves join when they are marked
 /// extracted ([`mark_extracted`]), after which the caller refreshes the stories' counts
-/// ([`refresh_stories`] with the returned spans).
+/// ([`refresh_stories`] with the returned changes, which also store the stories' vectors).
 pub async fn assign_stories(
     tx: &mut Tx,
     articles: &[(&ArticleMessage, &Signature)],
@@ -735,27 +747,26 @@ pub async fn assign_stories(
     let mut wanted: Vec<i64> = shortlists.iter().flatten().copied().collect();
     wanted.sort_unstable();
     wanted.dedup();
-    // Up to SHORTLIST stories per article, each with its whole term vector: folded in as the
-    // rows arrive, like the postings.
+    // Up to SHORTLIST stories per article, each with its whole term vector (one row per
+    // story), and the day its postings were written on.
     let mut stored: HashMap<i64, (Terms, NaiveDate)> = HashMap::new();
-    let mut rows = sqlx::query_as::<_, (i64, i64, f32, DateTime<Utc>)>(
-        "SELECT st.story_id, st.term, st.weight, s.last_seen
-           FROM story_terms st JOIN stories s ON s.id = st.story_id
-          WHERE st.story_id = ANY($1)",
+    let mut posted: HashMap<i64, NaiveDate> = HashMap::new();
+    let mut rows = sqlx::query_as::<_, (i64, Option<Vec<u8>>, Option<NaiveDate>, DateTime<Utc>)>(
+        "SELECT id, terms, terms_day, last_seen FROM stories WHERE id = ANY($1)",
     )
     .bind(&wanted)
     .fetch(&mut **tx);
-    while let Some((story, term, weight, last_seen)) = rows.try_next().await? {
-        stored
-            .entry(story)
-            .or_insert_with(|| (Vec::new(), last_seen.date_naive()))
-            .0
-            .push((term_from_db(term), weight));
+    while let Some((story, terms, day, last_seen)) = rows.try_next().await? {
+        let terms = terms
+            .as_deref()
+            .and_then(terms_from_bytes)
+            .unwrap_or_default();
+        if let Some(day) = day {
+            posted.insert(story, day);
+        }
+        stored.insert(story, (terms, last_seen.date_naive()));
     }
     drop(rows);
-    for (terms, _) in stored.values_mut() {
-        terms.sort_unstable_by_key(|(t, _)| *t);
-    }
 
     let input: Vec<(&Signature, NaiveDate)> = articles
         .iter()
@@ -781,8 +792,6 @@ pub async fn assign_stories(
     let mut titles: Vec<Option<&str>> = vec![None; plan.new_stories];
     let mut first_seen: HashMap<i64, DateTime<Utc>> = HashMap::new();
     let mut last_seen: HashMap<i64, DateTime<Utc>> = HashMap::new();
-    // The day of the latest article merged into each story, as `story_terms.seen`.
-    let mut merged_day: HashMap<i64, NaiveDate> = HashMap::new();
     for (((article, _), r), seen) in articles.iter().zip(&plan.assignments).zip(&seen) {
         let id = id_of(r);
         if let StoryRef::New(n) = r
@@ -799,7 +808,6 @@ pub async fn assign_stories(
             .entry(id)
             .and_modify(|l| *l = (*l).max(*seen))
             .or_insert(*seen);
-        merged_day.insert(id, seen.date_naive());
     }
     if plan.new_stories > 0 {
         let new_first: Vec<DateTime<Utc>> = new_ids
@@ -818,33 +826,74 @@ pub async fn assign_stories(
         .await?;
     }
 
+    // Postings change only where a story's rounded weights or its day moved
+    // (`posting_changes`); the story's exact vector is rewritten whole, in its one row, by
+    // `refresh_stories`. A posting's day is the story's last-seen day.
     let touched: Vec<i64> = plan.touched.iter().map(|(r, _, _)| id_of(r)).collect();
+    let mut vectors: HashMap<i64, (Vec<u8>, NaiveDate)> = HashMap::new();
+    let (mut rewrite, mut gone_story, mut gone_term, mut gone_seen) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut term_story, mut term_hash, mut term_weight, mut term_seen) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (r, terms, _) in &plan.touched {
+    for (r, terms, day) in &plan.touched {
         let id = id_of(r);
-        let day = merged_day.get(&id).copied().unwrap_or_default();
-        for (t, w) in terms {
-            term_story.push(id);
-            term_hash.push(term_to_db(*t));
-            term_weight.push(*w);
-            term_seen.push(day);
+        let old = match r {
+            StoryRef::New(_) => None,
+            StoryRef::Existing(_) => match (stored.get(&id), posted.get(&id)) {
+                (Some((old, _)), Some(old_day)) => Some((old.as_slice(), *old_day)),
+                // No record of what its postings hold: all of them are rewritten.
+                _ => {
+                    rewrite.push(id);
+                    None
+                }
+            },
+        };
+        let changes = posting_changes(old, terms, *day);
+        for t in changes.remove {
+            gone_story.push(id);
+            gone_term.push(term_to_db(t));
+            gone_seen.push(old.map(|(_, d)| d).unwrap_or(*day));
         }
+        for (t, w) in changes.write {
+            term_story.push(id);
+            term_hash.push(term_to_db(t));
+            term_weight.push(w);
+            term_seen.push(*day);
+        }
+        vectors.insert(id, (terms_to_bytes(terms), *day));
     }
-    sqlx::query("DELETE FROM story_terms WHERE story_id = ANY($1)")
-        .bind(&touched)
+    if !rewrite.is_empty() {
+        sqlx::query("DELETE FROM story_terms WHERE story_id = ANY($1)")
+            .bind(&rewrite)
+            .execute(&mut **tx)
+            .await?;
+    }
+    if !gone_story.is_empty() {
+        // By the postings index's whole key (term, seen, story): a term and story alone make
+        // it walk every posting of the term, thousands for a common one.
+        sqlx::query(
+            "DELETE FROM story_terms st
+              USING unnest($1::bigint[], $2::bigint[], $3::date[]) AS x(story, term, seen)
+              WHERE st.term = x.term AND st.seen = x.seen AND st.story_id = x.story",
+        )
+        .bind(&gone_story)
+        .bind(&gone_term)
+        .bind(&gone_seen)
         .execute(&mut **tx)
         .await?;
-    sqlx::query(
-        "INSERT INTO story_terms (story_id, term, weight, seen)
-         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::real[], $4::date[])",
-    )
-    .bind(&term_story)
-    .bind(&term_hash)
-    .bind(&term_weight)
-    .bind(&term_seen)
-    .execute(&mut **tx)
-    .await?;
+    }
+    if !term_story.is_empty() {
+        sqlx::query(
+            "INSERT INTO story_terms (story_id, term, weight, seen)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::real[], $4::date[])",
+        )
+        .bind(&term_story)
+        .bind(&term_hash)
+        .bind(&term_weight)
+        .bind(&term_seen)
+        .execute(&mut **tx)
+        .await?;
+    }
     let article_ids: Vec<i64> = articles.iter().map(|(a, _)| a.article_id).collect();
     // Copies dedup linked before their originals were placed join the stories here, and
     // widen the stories' spans to their own times (the articles' own times are counted above).
@@ -867,11 +916,18 @@ pub async fn assign_stories(
             .and_modify(|l| *l = (*l).max(seen))
             .or_insert(seen);
     }
-    let spans = touched
+    let changes = touched
         .iter()
-        .filter_map(|id| Some((*id, *first_seen.get(id)?, *last_seen.get(id)?)))
+        .filter_map(|id| {
+            Some(StoryChange {
+                id: *id,
+                first_seen: *first_seen.get(id)?,
+                last_seen: *last_seen.get(id)?,
+                terms: vectors.remove(id),
+            })
+        })
         .collect();
-    Ok(Placement { story_ids, spans })
+    Ok(Placement { story_ids, changes })
 }
 
 /// Copies join their originals' stories (where the original already has one). Pairs are
@@ -902,32 +958,46 @@ pub async fn join_original_stories(tx: &mut Tx, pairs: &[(i64, i64)]) -> Result<
             })
             .or_insert((seen, seen));
     }
-    let spans: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> =
-        spans.into_iter().map(|(id, (f, l))| (id, f, l)).collect();
-    refresh_stories(tx, &spans).await
+    let changes: Vec<StoryChange> = spans
+        .into_iter()
+        .map(|(id, (first_seen, last_seen))| StoryChange {
+            id,
+            first_seen,
+            last_seen,
+            terms: None,
+        })
+        .collect();
+    refresh_stories(tx, &changes).await
 }
 
-/// Recomputes stories' counts from their articles and widens their first/last seen to the
-/// given spans: (story, first seen, last seen).
-pub async fn refresh_stories(
-    tx: &mut Tx,
-    spans: &[(i64, DateTime<Utc>, DateTime<Utc>)],
-) -> Result<(), sqlx::Error> {
-    if spans.is_empty() {
+/// Recomputes stories' counts from their articles, widens their first/last seen to the
+/// changes' spans, and stores the term vectors of those that have new ones.
+pub async fn refresh_stories(tx: &mut Tx, changes: &[StoryChange]) -> Result<(), sqlx::Error> {
+    if changes.is_empty() {
         return Ok(());
     }
-    let mut sorted = spans.to_vec();
+    let mut sorted: Vec<&StoryChange> = changes.iter().collect();
     // In id order: concurrent writers (there are none under the merge lock, but the report
     // tools may update stories) always lock rows in the same order.
-    sorted.sort_unstable_by_key(|(id, _, _)| *id);
-    let ids: Vec<i64> = sorted.iter().map(|s| s.0).collect();
-    let firsts: Vec<DateTime<Utc>> = sorted.iter().map(|s| s.1).collect();
-    let lasts: Vec<DateTime<Utc>> = sorted.iter().map(|s| s.2).collect();
+    sorted.sort_unstable_by_key(|c| c.id);
+    let ids: Vec<i64> = sorted.iter().map(|c| c.id).collect();
+    let firsts: Vec<DateTime<Utc>> = sorted.iter().map(|c| c.first_seen).collect();
+    let lasts: Vec<DateTime<Utc>> = sorted.iter().map(|c| c.last_seen).collect();
+    let terms: Vec<Option<&[u8]>> = sorted
+        .iter()
+        .map(|c| c.terms.as_ref().map(|(t, _)| t.as_slice()))
+        .collect();
+    let days: Vec<Option<NaiveDate>> = sorted
+        .iter()
+        .map(|c| c.terms.as_ref().map(|(_, d)| *d))
+        .collect();
     sqlx::query(
         "UPDATE stories s SET last_seen = GREATEST(s.last_seen, x.last_seen),
                 first_seen = LEAST(s.first_seen, x.first_seen),
-                article_count = c.originals, copy_count = c.copies, source_count = c.sources
-           FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS x(id, first_seen, last_seen)
+                article_count = c.originals, copy_count = c.copies, source_count = c.sources,
+                terms = coalesce(x.terms, s.terms), terms_day = coalesce(x.terms_day, s.terms_day)
+           FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::bytea[], $5::date[])
+                AS x(id, first_seen, last_seen, terms, terms_day)
            CROSS JOIN LATERAL (
                 SELECT count(*) FILTER (WHERE duplicate_of IS NULL)::int AS originals,
                        count(*) FILTER (WHERE duplicate_of IS NOT NULL)::int AS copies,
@@ -938,6 +1008,8 @@ pub async fn refresh_stories(
     .bind(&ids)
     .bind(&firsts)
     .bind(&lasts)
+    .bind(&terms)
+    .bind(&days)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -370,6 +370,17 @@ async fn sigkill_mid_stream_loses_and_duplicates_no_mention() -> anyhow::Result<
     );
     let bad_counts = stack.db.count(common::INCONSISTENT_EVENTS).await?;
     assert_eq!(bad_counts, 0, "event counts disagree with their mentions");
+    // Stories grew over many 20-article batches, each join rewriting only the postings that
+    // moved, and two kills rolled batches back: the postings must still be the vectors'.
+    let stories = common::check_story_postings(&stack.db).await?;
+    let joined = stack
+        .db
+        .count("SELECT count(*) FROM stories WHERE article_count > 1")
+        .await?;
+    assert!(
+        stories > 100 && joined > 20,
+        "{stories} stories, {joined} with more than one original: too few joins to test postings"
+    );
     let total_events = stack.db.count("SELECT count(*) FROM events").await?;
     let published = read_topic(
         stack.topic("events"),

@@ -319,3 +319,17 @@ fn batch_assignment_joins_stored_stories_and_matches_one_by_one() {
     let plan = assign_batch(&late, &[vec![7]], &stored, &p);
     assert_eq!(plan.assignments, vec![StoryRef::New(0)]);
 }
+
+#[test]
+fn term_vectors_round_trip_through_bytes() {
+    let terms = vec![(3u64, 0.5f32), (u64::MAX, 1.25), (1 << 63, 0.125)];
+    let bytes = terms_to_bytes(&terms);
+    assert_eq!(bytes.len(), 36);
+    // Postgres's int8send(term) || float4send(weight) for the first term.
+    assert_eq!(&bytes[..12], &[0, 0, 0, 0, 0, 0, 0, 3, 0x3f, 0, 0, 0]);
+    let mut sorted = terms;
+    sorted.sort_unstable_by_key(|(h, _)| *h);
+    assert_eq!(terms_from_bytes(&bytes), Some(sorted));
+    assert_eq!(terms_from_bytes(&[]), Some(Vec::new()));
+    assert_eq!(terms_from_bytes(&bytes[..13]), None);
+}

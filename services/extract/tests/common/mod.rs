@@ -30,6 +30,55 @@ pub const INCONSISTENT_EVENTS: &str = "SELECT count(*) FROM events e
 
 pub const EXTRACT: &str = env!("CARGO_BIN_EXE_newsflow-extract");
 
+/// Checks every story's postings against its stored term vector: `story_terms` must hold
+/// exactly the posted terms of `stories.terms` (the heaviest, weights rounded), all on
+/// `stories.terms_day`, however many joins only rewrote the postings that moved. Returns how
+/// many stories were checked.
+pub async fn check_story_postings(db: &TestDb) -> anyhow::Result<usize> {
+    use newsflow_core::shortlist::posted_terms;
+    use newsflow_core::stories::{term_from_db, terms_from_bytes};
+    let stories: Vec<(i64, Option<Vec<u8>>, Option<chrono::NaiveDate>)> =
+        sqlx::query_as("SELECT id, terms, terms_day FROM stories ORDER BY id")
+            .fetch_all(&db.pool)
+            .await?;
+    let rows: Vec<(i64, i64, f32, chrono::NaiveDate)> =
+        sqlx::query_as("SELECT story_id, term, weight, seen FROM story_terms")
+            .fetch_all(&db.pool)
+            .await?;
+    let mut postings: HashMap<i64, Vec<(u64, f32, chrono::NaiveDate)>> = HashMap::new();
+    for (story, term, weight, seen) in rows {
+        postings
+            .entry(story)
+            .or_default()
+            .push((term_from_db(term), weight, seen));
+    }
+    for (id, terms, day) in &stories {
+        let terms = terms
+            .as_deref()
+            .and_then(terms_from_bytes)
+            .with_context(|| format!("story {id} has no readable term vector"))?;
+        let day = day.with_context(|| format!("story {id} has no postings day"))?;
+        anyhow::ensure!(!terms.is_empty(), "story {id} has no terms");
+        let mut expected: Vec<(u64, f32, chrono::NaiveDate)> = posted_terms(&terms)
+            .into_iter()
+            .map(|(t, w)| (t, w, day))
+            .collect();
+        let mut actual = postings.remove(id).unwrap_or_default();
+        expected.sort_by_key(|p| p.0);
+        actual.sort_by_key(|p| p.0);
+        anyhow::ensure!(
+            actual == expected,
+            "story {id}: postings {actual:?} are not its terms {expected:?}"
+        );
+    }
+    anyhow::ensure!(
+        postings.is_empty(),
+        "postings of stories that do not exist: {:?}",
+        postings.keys().collect::<Vec<_>>()
+    );
+    Ok(stories.len())
+}
+
 pub fn dedup_bin() -> std::path::PathBuf {
     // The dedup binary is built by the same workspace build, next to this one.
     Path::new(EXTRACT).with_file_name("newsflow-dedup")
@@ -218,6 +267,7 @@ impl Stack {
             .count("SELECT count(*) FROM event_mentions WHERE NOT is_copy")
             .await? as usize;
         let inconsistent = db.count(INCONSISTENT_EVENTS).await?;
+        check_story_postings(db).await?;
         // Every event id on the events topic (updates re-publish an id: the set must match).
         let event_ids: HashSet<Vec<u8>> = sqlx::query_scalar("SELECT event_id FROM events")
             .fetch_all(&db.pool)
