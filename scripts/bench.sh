@@ -122,6 +122,8 @@ if [ "${BENCH_PG_PROFILE:-0}" = 1 ]; then
   pg_log_start=$(stat -c %s "$pg_log")
 fi
 
+# The services run as the images run them: with two malloc arenas (see the Dockerfile).
+export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 start_service() {
   local name=$1 i=$2
   DATABASE_URL=$db NEWSFLOW_ADMIN_ADDR=127.0.0.1:$((9190 + 10 * ${#pids[@]})) NEWSFLOW_GROUP=$run-$name \

@@ -36,6 +36,8 @@ stop() {
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 }
 trap stop EXIT
+# As the images run the services: two malloc arenas (see the Dockerfile).
+export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 for i in 0 1; do
   NEWSFLOW_ADMIN_ADDR=127.0.0.1:$((9100 + i)) NEWSFLOW_INSTANCE_ID=dedup-$i NEWSFLOW_GROUP=$run-dedup \
     "$bin/newsflow-dedup" run >"$work/dedup-$i.log" 2>&1 &
