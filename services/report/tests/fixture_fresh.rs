@@ -47,10 +47,12 @@ fn sibling(name: &str) -> anyhow::Result<PathBuf> {
 }
 
 /// Every row of `relation` as JSON text, sorted; `coder_version` (a hash of the dictionary
-/// files, which a comment changes) left out.
+/// files, which a comment changes) left out, and so are a story's term vector and postings
+/// day (`terms`, `terms_day`: extract's lookup state, like `story_terms`, which no report
+/// reads and the fixture does not hold).
 async fn rows(db: &TestDb, relation: &str) -> anyhow::Result<BTreeSet<String>> {
     let rows: Vec<String> = sqlx::query_scalar(&format!(
-        "SELECT (to_jsonb(r) - 'coder_version')::text FROM {relation} r"
+        "SELECT (to_jsonb(r) - 'coder_version' - 'terms' - 'terms_day')::text FROM {relation} r"
     ))
     .fetch_all(&db.pool)
     .await?;
