@@ -1,11 +1,14 @@
 //! The extract stage handler: code each article's sentences off the async runtime, then merge
 //! its mentions into events in one transaction.
 //!
-//! Merging is serialised across replicas by one transaction-scoped advisory lock held over the
-//! short write phase (coding, the CPU-heavy part, runs in parallel on every replica). Under it,
-//! the counts of an event are recomputed from its mentions, so they are right whatever order
-//! articles and copy notices arrive in, and a redelivered message changes nothing (mentions are
-//! unique per event, article, sentence and action; an extracted article is not coded twice).
+//! A batch's transaction has two parts. First, side by side with other replicas' batches, it
+//! locks its articles' rows (and its copy notices' originals'), stores their reports (mentions,
+//! unique per event, article, sentence and action, so a redelivered message stores nothing
+//! twice), and works out what they add to their events' counts. Then, under one
+//! transaction-scoped advisory lock across replicas, it places the articles in stories (each
+//! decision sees every story an earlier batch made or grew), writes the events' rows and their
+//! outbox messages, and commits. Coding, the CPU-heavy part, runs in parallel on every replica
+//! before either part.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -144,12 +147,11 @@ impl Extract {
         let mut counts: HashMap<&'static str, u64> = HashMap::new();
         let mut outgoing = Vec::new();
         let mut stored: Vec<store::Stored> = Vec::new();
-        let mut coded: Vec<store::Coded<'_>> = Vec::new();
         let mut latencies = Vec::new();
-        store::lock_merge(tx).await?;
+        let version = &self.coder_version;
 
-        // Bulk statements for the whole batch: the merge lock is held for a handful of round
-        // trips per batch rather than a dozen per article.
+        // Bulk statements for the whole batch: a handful of round trips per batch rather than
+        // a dozen per article.
         let articles: Vec<(&ArticleMessage, &[Mention], &Signature)> = items
             .iter()
             .filter_map(|(_, item)| match item {
@@ -161,8 +163,19 @@ impl Extract {
                 _ => None,
             })
             .collect();
+        // Copy notices, as (original, copy).
+        let copies: Vec<(i64, i64)> = items
+            .iter()
+            .filter_map(|(_, item)| match item {
+                Item::Copy(copy) => Some((copy.original_id, copy.article_id)),
+                _ => None,
+            })
+            .collect();
         let ids: Vec<i64> = articles.iter().map(|(a, _, _)| a.article_id).collect();
-        let earlier = store::earlier(tx, &ids, &self.coder_version).await?;
+        let copy_originals: Vec<i64> = copies.iter().map(|(original, _)| *original).collect();
+
+        // 1. Before the merge lock, side by side with other replicas' batches: the reports.
+        let earlier = store::lock_articles(tx, &ids, &copy_originals, version).await?;
         let (done, placed) = (&earlier.extracted, &earlier.placed);
         // A re-sent article can also appear twice in one batch: code it once.
         let mut seen = HashSet::new();
@@ -173,11 +186,58 @@ impl Extract {
         if fresh.len() < ids.len() {
             counts.insert("already_extracted", (ids.len() - fresh.len()) as u64);
         }
+        let fresh_ids: Vec<i64> = fresh.iter().map(|(a, _, _)| a.article_id).collect();
         if !fresh.is_empty() {
-            store::register_version(tx, &self.coder_version).await?;
-            // The stories first: the articles' new events belong to them. Articles an earlier
-            // coder version placed keep their story.
-            let fresh_ids: Vec<i64> = fresh.iter().map(|(a, _, _)| a.article_id).collect();
+            // Copies dedup linked before these originals were coded count as reports too.
+            let linked = store::copies_of(tx, &fresh_ids).await?;
+            let by_original: HashMap<i64, &[Mention]> = fresh
+                .iter()
+                .map(|(a, mentions, _)| (a.article_id, *mentions))
+                .collect();
+            let mut reports: Vec<store::Report<'_>> = fresh
+                .iter()
+                .map(|(article, mentions, _)| store::Report::of(article, mentions))
+                .collect();
+            for (copy, original, source, seen) in &linked {
+                if let Some(mentions) = by_original.get(original) {
+                    reports.push(store::Report {
+                        article_id: *copy,
+                        source: source.as_deref(),
+                        seen: *seen,
+                        mentions,
+                        is_copy: true,
+                    });
+                }
+            }
+            stored.extend(store::insert_mentions(tx, &reports, version).await?);
+            *counts.entry("article").or_default() += fresh.len() as u64;
+            *counts.entry("mention").or_default() +=
+                fresh.iter().map(|(_, m, _)| m.len() as u64).sum::<u64>();
+        }
+        // Copy notices after the batch's originals: a copy of one of them is already done
+        // (and redoing it changes nothing); if its original is not coded yet, that original's
+        // extraction will pick the copy up.
+        stored.extend(store::copy_mentions(tx, &copies, version).await?);
+        if !copies.is_empty() {
+            counts.insert("copy", copies.len() as u64);
+        }
+        for (position, item) in items {
+            if let Item::Poison { reason, .. } = item {
+                outgoing.push(self.dlq(position, item, "unreadable", reason));
+                store::insert_rejected(tx, position, "unreadable", reason).await?;
+                metrics::counter!("newsflow_dlq_total", "service" => "extract", "class" => "unreadable").increment(1);
+                *counts.entry("rejected").or_default() += 1;
+            }
+        }
+        let tally = store::tally_reports(tx, &stored, version).await?;
+
+        // 2. Under the merge lock, one batch at a time across replicas: story decisions (each
+        // sees every story an earlier batch made or grew) and the event rows.
+        store::lock_merge(tx).await?;
+        let mut coded: Vec<store::Coded<'_>> = Vec::new();
+        if !fresh.is_empty() {
+            store::register_version(tx, version).await?;
+            // Articles an earlier coder version placed keep their story.
             let pairs: Vec<(&ArticleMessage, &Signature)> = fresh
                 .iter()
                 .filter(|(a, _, _)| !placed.contains_key(&a.article_id))
@@ -204,57 +264,10 @@ impl Extract {
                     story_id: *story_id,
                 })
                 .collect();
-            // Copies dedup linked before these originals were coded count as reports too.
-            let copies = store::copies_of(tx, &fresh_ids).await?;
-            let by_original: HashMap<i64, &[Mention]> = coded
-                .iter()
-                .map(|c| (c.article.article_id, c.mentions))
-                .collect();
-            let mut reports: Vec<store::Report<'_>> = coded.iter().map(store::Report::of).collect();
-            for (copy, original, source, seen) in &copies {
-                if let Some(mentions) = by_original.get(original) {
-                    reports.push(store::Report {
-                        article_id: *copy,
-                        source: source.as_deref(),
-                        seen: *seen,
-                        mentions,
-                        is_copy: true,
-                    });
-                }
-            }
-            stored.extend(store::insert_mentions(tx, &reports, &self.coder_version).await?);
-            latencies =
-                store::mark_extracted(tx, &fresh_ids, &stories, &self.coder_version).await?;
+            latencies = store::mark_extracted(tx, &fresh_ids, &stories, version).await?;
             store::refresh_stories(tx, &placement.changes).await?;
-            *counts.entry("article").or_default() += fresh.len() as u64;
-            *counts.entry("mention").or_default() +=
-                fresh.iter().map(|(_, m, _)| m.len() as u64).sum::<u64>();
         }
-
-        // Copy notices after the batch's originals: a copy of one of them is already done
-        // (and redoing it changes nothing); if its original is not coded yet, that original's
-        // extraction will pick the copy up.
-        let copies: Vec<(i64, i64)> = items
-            .iter()
-            .filter_map(|(_, item)| match item {
-                Item::Copy(copy) => Some((copy.original_id, copy.article_id)),
-                _ => None,
-            })
-            .collect();
         store::join_original_stories(tx, &copies).await?;
-        stored.extend(store::copy_mentions(tx, &copies, &self.coder_version).await?);
-        if !copies.is_empty() {
-            counts.insert("copy", copies.len() as u64);
-        }
-
-        for (position, item) in items {
-            if let Item::Poison { reason, .. } = item {
-                outgoing.push(self.dlq(position, item, "unreadable", reason));
-                store::insert_rejected(tx, position, "unreadable", reason).await?;
-                metrics::counter!("newsflow_dlq_total", "service" => "extract", "class" => "unreadable").increment(1);
-                *counts.entry("rejected").or_default() += 1;
-            }
-        }
         // Each event's first report in batch order: a new event takes its fields.
         let mut firsts: BTreeMap<String, (&Mention, &store::Coded<'_>)> = BTreeMap::new();
         for c in &coded {
@@ -262,7 +275,7 @@ impl Extract {
                 firsts.entry(m.event_id()).or_insert((m, c));
             }
         }
-        let events = store::merge_events(tx, &firsts, &stored, &self.coder_version).await?;
+        let events = store::write_events(tx, &firsts, tally, version).await?;
         *counts.entry("event_update").or_default() += events.len() as u64;
         for event in events {
             outgoing.push(OutboxMessage {

@@ -19,7 +19,8 @@ use newsflow_core::tally::{Added, Delta, tally};
 use newsflow_runtime::stage::Position;
 use sqlx::{Postgres, Row, Transaction};
 
-/// Advisory lock serialising event merges and story decisions across replicas ("newsflow extract").
+/// Advisory lock serialising story decisions and event rows across replicas ("newsflow
+/// extract"); a batch takes it after storing its reports (see `crate::pipeline`).
 const MERGE_LOCK: i64 = 0x6e65_7773_6578_7472;
 
 type Tx = Transaction<'static, Postgres>;
@@ -50,25 +51,41 @@ pub async fn register_version(tx: &mut Tx, version: &str) -> Result<(), sqlx::Er
     Ok(())
 }
 
-/// What earlier batches did with the batch's articles, in one read: the articles this coder
-/// version already coded (re-sent messages), and the stories of articles an earlier version
-/// placed (a re-extraction keeps them rather than merging the articles into their stories a
-/// second time).
+/// What earlier batches did with the batch's articles: the articles this coder version
+/// already coded (re-sent messages), and the stories of articles an earlier version placed (a
+/// re-extraction keeps them rather than merging the articles into their stories a second time).
 pub struct Earlier {
     pub extracted: HashSet<i64>,
     pub placed: HashMap<i64, i64>,
 }
 
-pub async fn earlier(
+/// Locks the rows of the batch's articles and of the originals its copy notices name, in id
+/// order, and reads what earlier batches did with the articles (in the same statement).
+///
+/// This is what lets batches of different replicas write their reports side by side, before
+/// the merge lock: an original's mentions, and its copies' (whether they come with the
+/// original, [`copies_of`], or with a copy notice, [`copy_mentions`]), are written only by a
+/// transaction holding the original's row. A copy notice therefore either waits for the
+/// original's extraction to commit and then finds its mentions, or goes first, and the
+/// extraction, coming after it, finds the copy among [`copies_of`] (dedup stored the copy
+/// before it sent the notice). Without the lock the two could pass each other, each seeing
+/// nothing of the other, and the copy's reports were lost. One statement, in id order: two
+/// batches never wait on each other's rows in opposite orders.
+pub async fn lock_articles(
     tx: &mut Tx,
     article_ids: &[i64],
+    copy_originals: &[i64],
     version: &str,
 ) -> Result<Earlier, sqlx::Error> {
-    let rows: Vec<(i64, bool, Option<i64>)> = sqlx::query_as(
-        "SELECT id, coder_version IS NOT DISTINCT FROM $2, story_id FROM articles
-          WHERE id = ANY($1) AND extracted_at IS NOT NULL",
+    let rows: Vec<(i64, bool, bool, Option<i64>)> = sqlx::query_as(
+        "SELECT id, extracted_at IS NOT NULL, coder_version IS NOT DISTINCT FROM $3, story_id
+           FROM articles
+          WHERE id = ANY($1) OR id = ANY($2)
+          ORDER BY id
+            FOR NO KEY UPDATE",
     )
     .bind(article_ids)
+    .bind(copy_originals)
     .bind(version)
     .fetch_all(&mut **tx)
     .await?;
@@ -76,7 +93,11 @@ pub async fn earlier(
         extracted: HashSet::new(),
         placed: HashMap::new(),
     };
-    for (id, this_version, story) in rows {
+    let ours: HashSet<i64> = article_ids.iter().copied().collect();
+    for (id, extracted, this_version, story) in rows {
+        if !extracted || !ours.contains(&id) {
+            continue;
+        }
         if this_version {
             earlier.extracted.insert(id);
         }
@@ -138,12 +159,13 @@ pub struct Report<'a> {
 }
 
 impl<'a> Report<'a> {
-    pub fn of(coded: &Coded<'a>) -> Self {
+    /// An article's own reports.
+    pub fn of(article: &'a ArticleMessage, mentions: &'a [Mention]) -> Self {
         Report {
-            article_id: coded.article.article_id,
-            source: coded.article.source.as_deref(),
-            seen: seen_at(coded.article),
-            mentions: coded.mentions,
+            article_id: article.article_id,
+            source: article.source.as_deref(),
+            seen: seen_at(article),
+            mentions,
             is_copy: false,
         }
     }
@@ -166,7 +188,8 @@ pub async fn copies_of(tx: &mut Tx, originals: &[i64]) -> Result<Vec<CopyOf>, sq
 
 /// Records the batch's reports in one bulk statement and returns the mentions newly stored
 /// (a re-sent report conflicts and is left out). Their events are written afterwards, with
-/// the counts, by [`merge_events`] (the mention → event reference is checked at commit).
+/// the counts [`tally_reports`] works out, by [`write_events`] (the mention → event reference
+/// is checked at commit).
 /// Copies of the batch's own originals are written from the coded mentions in memory: an
 /// `INSERT … SELECT` joining the mentions table got slower as it grew (a profile of the bench).
 pub async fn insert_mentions(
@@ -353,28 +376,46 @@ fn add_counts(d: [&str; 6]) -> String {
     )
 }
 
-/// Writes the events the batch's new mentions report and adds the mentions to their counts;
-/// returns each changed event's new state, with evidence, for publishing.
+/// A batch's newly stored reports summed per event, with what the database adds to them
+/// before the merge lock: which articles had reported each event before, which outlets are
+/// new to it (their `event_sources` rows, inserted here), and each event's evidence.
+pub struct Tally {
+    deltas: BTreeMap<String, Delta>,
+    known_articles: HashMap<String, BTreeSet<i64>>,
+    sources_added: HashMap<String, i32>,
+    evidence: HashMap<String, Vec<EventEvidence>>,
+}
+
+/// Sums the batch's newly stored mentions per event and reads (or, for outlets, records) what
+/// turns the sums into count increments; [`write_events`] applies them under the merge lock.
 ///
-/// `firsts` holds, per event coded in this batch, its first report in batch order (whose
-/// fields a new event takes); events reached only through copies of earlier originals
-/// already exist. Counts are added, not recounted: a mention adds an article when that
-/// article had not reported the event before, and an outlet when `event_sources` had no row
-/// for it.
-pub async fn merge_events(
+/// Runs before the merge lock, side by side with other replicas' batches:
+/// * an article reported an event before when the event has a mention of it that this batch
+///   did not store: an article's mentions are written only under its original's row lock
+///   ([`lock_articles`]), so no other transaction is writing them meanwhile;
+/// * an outlet is new to an event when its `event_sources` row is new: a batch inserting the
+///   same row waits for this one to commit and then finds it there;
+/// * the evidence is each event's first five reports (originals first) as committed when it
+///   is read: a report of a batch committing meanwhile may be missing from this message, and
+///   is in the event's next one.
+pub async fn tally_reports(
     tx: &mut Tx,
-    firsts: &BTreeMap<String, (&Mention, &Coded<'_>)>,
     stored: &[Stored],
     version: &str,
-) -> Result<Vec<EventMessage>, sqlx::Error> {
-    let Some(first_id) = stored.iter().map(|s| s.id).min() else {
-        return Ok(Vec::new());
-    };
+) -> Result<Tally, sqlx::Error> {
     let added: Vec<Added> = stored.iter().map(|s| s.added.clone()).collect();
     let deltas = tally(&added);
-
-    // Articles that reported an event in an earlier batch (their mentions have smaller ids:
-    // batches take the merge lock in turn, and the ids come from one sequence).
+    if deltas.is_empty() {
+        return Ok(Tally {
+            deltas,
+            known_articles: HashMap::new(),
+            sources_added: HashMap::new(),
+            evidence: HashMap::new(),
+        });
+    }
+    // This batch's own mentions are left out with a hashed anti-join (`<> ALL` would compare
+    // every row with every id).
+    let own: Vec<i64> = stored.iter().map(|s| s.id).collect();
     let (pair_events, pair_articles): (Vec<&str>, Vec<i64>) = deltas
         .iter()
         .flat_map(|(e, d)| d.articles.iter().map(move |a| (e.as_str(), *a)))
@@ -384,19 +425,20 @@ pub async fn merge_events(
            FROM unnest($1::text[], $2::bigint[]) AS x(event_id, article_id)
            JOIN event_mention_versions m
              ON m.event_id = x.event_id AND m.article_id = x.article_id AND m.coder_version = $3
-                AND m.id < $4",
+                AND m.id NOT IN (SELECT unnest($4::bigint[]))",
     )
     .bind(&pair_events)
     .bind(&pair_articles)
     .bind(version)
-    .bind(first_id)
+    .bind(&own)
     .fetch_all(&mut **tx)
     .await?;
     let mut known_articles: HashMap<String, BTreeSet<i64>> = HashMap::new();
     for (event, article) in known {
         known_articles.entry(event).or_default().insert(article);
     }
-    // Outlets new to an event are the rows `event_sources` did not have.
+    // Outlets new to an event are the rows `event_sources` did not have (in key order, so two
+    // batches inserting the same rows wait on each other in one order).
     let (source_events, source_names): (Vec<&str>, Vec<&str>) = deltas
         .iter()
         .flat_map(|(e, d)| d.sources.iter().map(move |s| (e.as_str(), s.as_str())))
@@ -417,6 +459,63 @@ pub async fn merge_events(
         *sources_added.entry(event).or_default() += 1;
     }
 
+    let event_ids: Vec<&str> = deltas.keys().map(String::as_str).collect();
+    let rows: Vec<EvidenceRow> = sqlx::query_as(
+        "SELECT e.event_id, a.url, m.source, m.sentence_no, m.sentence, m.is_copy
+           FROM unnest($1::text[]) AS e(event_id)
+           CROSS JOIN LATERAL (
+                SELECT m.article_id, m.source, m.sentence_no, m.sentence, m.is_copy, m.id
+                  FROM event_mention_versions m
+                 WHERE m.event_id = e.event_id AND m.coder_version = $2
+                 ORDER BY m.is_copy, m.id
+                 LIMIT 5) m
+           JOIN articles a ON a.id = m.article_id
+          ORDER BY e.event_id, m.is_copy, m.id",
+    )
+    .bind(&event_ids)
+    .bind(version)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut evidence: HashMap<String, Vec<EventEvidence>> = HashMap::new();
+    for (event_id, url, source, sentence_no, sentence, is_copy) in rows {
+        evidence.entry(event_id).or_default().push(EventEvidence {
+            url,
+            source,
+            sentence_no,
+            sentence,
+            is_copy,
+        });
+    }
+    Ok(Tally {
+        deltas,
+        known_articles,
+        sources_added,
+        evidence,
+    })
+}
+
+/// Writes the events the batch's new mentions report and adds the mentions to their counts
+/// ([`tally_reports`]); returns each changed event's new state, with evidence, for publishing.
+/// Runs under the merge lock: event rows are written by one batch at a time, in commit order.
+///
+/// `firsts` holds, per event coded in this batch, its first report in batch order (whose
+/// fields a new event takes); events reached only through copies of earlier originals
+/// already exist.
+pub async fn write_events(
+    tx: &mut Tx,
+    firsts: &BTreeMap<String, (&Mention, &Coded<'_>)>,
+    tally: Tally,
+    version: &str,
+) -> Result<Vec<EventMessage>, sqlx::Error> {
+    let Tally {
+        deltas,
+        known_articles,
+        sources_added,
+        evidence: mut by_event,
+    } = tally;
+    if deltas.is_empty() {
+        return Ok(Vec::new());
+    }
     let no_known = BTreeSet::new();
     let counts = |event: &str, d: &Delta| {
         (
@@ -558,33 +657,6 @@ pub async fn merge_events(
         );
     }
 
-    let event_ids: Vec<&str> = deltas.keys().map(String::as_str).collect();
-    let evidence: Vec<EvidenceRow> = sqlx::query_as(
-        "SELECT e.event_id, a.url, m.source, m.sentence_no, m.sentence, m.is_copy
-           FROM unnest($1::text[]) AS e(event_id)
-           CROSS JOIN LATERAL (
-                SELECT m.article_id, m.source, m.sentence_no, m.sentence, m.is_copy, m.id
-                  FROM event_mention_versions m
-                 WHERE m.event_id = e.event_id AND m.coder_version = $2
-                 ORDER BY m.is_copy, m.id
-                 LIMIT 5) m
-           JOIN articles a ON a.id = m.article_id
-          ORDER BY e.event_id, m.is_copy, m.id",
-    )
-    .bind(&event_ids)
-    .bind(version)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut by_event: HashMap<String, Vec<EventEvidence>> = HashMap::new();
-    for (event_id, url, source, sentence_no, sentence, is_copy) in evidence {
-        by_event.entry(event_id).or_default().push(EventEvidence {
-            url,
-            source,
-            sentence_no,
-            sentence,
-            is_copy,
-        });
-    }
     let mut events = Vec::with_capacity(rows.len());
     for row in rows {
         let event_id: String = row.try_get("event_id")?;

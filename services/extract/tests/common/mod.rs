@@ -28,6 +28,14 @@ pub const INCONSISTENT_EVENTS: &str = "SELECT count(*) FROM events e
       OR e.first_seen <> c.first_seen OR e.last_seen <> c.last_seen
       OR abs(e.avg_confidence - c.confidence) > 0.001";
 
+/// Copies of coded originals whose reports are not exactly their original's: every copy dedup
+/// linked carries each of its original's mentions once, whether it reached extract before its
+/// original was coded or after, and whichever replica handled each.
+pub const COPIES_WITHOUT_THEIR_REPORTS: &str = "SELECT count(*) FROM articles c
+    JOIN articles o ON o.id = c.duplicate_of AND o.extracted_at IS NOT NULL
+   WHERE (SELECT count(*) FROM event_mentions m WHERE m.article_id = c.id AND m.is_copy)
+      <> (SELECT count(*) FROM event_mentions m WHERE m.article_id = o.id AND NOT m.is_copy)";
+
 pub const EXTRACT: &str = env!("CARGO_BIN_EXE_newsflow-extract");
 
 /// Checks every story's postings against its stored term vector: `story_terms` must hold
@@ -267,6 +275,7 @@ impl Stack {
             .count("SELECT count(*) FROM event_mentions WHERE NOT is_copy")
             .await? as usize;
         let inconsistent = db.count(INCONSISTENT_EVENTS).await?;
+        let copies_missing = db.count(COPIES_WITHOUT_THEIR_REPORTS).await?;
         check_story_postings(db).await?;
         // Every event id on the events topic (updates re-publish an id: the set must match).
         let event_ids: HashSet<Vec<u8>> = sqlx::query_scalar("SELECT event_id FROM events")
@@ -315,6 +324,10 @@ impl Stack {
         anyhow::ensure!(
             inconsistent == 0,
             "{inconsistent} events whose counts disagree with their mentions"
+        );
+        anyhow::ensure!(
+            copies_missing == 0,
+            "{copies_missing} copies whose reports differ from their original's"
         );
         anyhow::ensure!(
             published_ids == event_ids,
