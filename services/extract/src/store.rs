@@ -377,24 +377,21 @@ fn add_counts(d: [&str; 6]) -> String {
 }
 
 /// A batch's newly stored reports summed per event, with what the database adds to them
-/// before the merge lock: which articles had reported each event before, which outlets are
-/// new to it (their `event_sources` rows, inserted here), and each event's evidence.
+/// before the merge lock: which articles had reported each event before, and each event's
+/// evidence.
 pub struct Tally {
     deltas: BTreeMap<String, Delta>,
     known_articles: HashMap<String, BTreeSet<i64>>,
-    sources_added: HashMap<String, i32>,
     evidence: HashMap<String, Vec<EventEvidence>>,
 }
 
-/// Sums the batch's newly stored mentions per event and reads (or, for outlets, records) what
-/// turns the sums into count increments; [`write_events`] applies them under the merge lock.
+/// Sums the batch's newly stored mentions per event and reads what turns the sums into count
+/// increments; [`write_events`] adds the new outlets and applies them under the merge lock.
 ///
 /// Runs before the merge lock, side by side with other replicas' batches:
 /// * an article reported an event before when the event has a mention of it that this batch
 ///   did not store: an article's mentions are written only under its original's row lock
 ///   ([`lock_articles`]), so no other transaction is writing them meanwhile;
-/// * an outlet is new to an event when its `event_sources` row is new: a batch inserting the
-///   same row waits for this one to commit and then finds it there;
 /// * the evidence is each event's first five reports (originals first) as committed when it
 ///   is read: a report of a batch committing meanwhile may be missing from this message, and
 ///   is in the event's next one.
@@ -409,54 +406,38 @@ pub async fn tally_reports(
         return Ok(Tally {
             deltas,
             known_articles: HashMap::new(),
-            sources_added: HashMap::new(),
             evidence: HashMap::new(),
         });
     }
-    // This batch's own mentions are left out with a hashed anti-join (`<> ALL` would compare
-    // every row with every id).
-    let own: Vec<i64> = stored.iter().map(|s| s.id).collect();
-    let (pair_events, pair_articles): (Vec<&str>, Vec<i64>) = deltas
-        .iter()
-        .flat_map(|(e, d)| d.articles.iter().map(move |a| (e.as_str(), *a)))
-        .unzip();
-    let known: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT DISTINCT x.event_id, x.article_id
+    // Per (event, article) pair, the mentions stored in all and those this batch stored: the
+    // article reported the event before when there are more in all.
+    let mut own: HashMap<(&str, i64), i64> = HashMap::new();
+    for s in stored {
+        *own.entry((s.added.event_id.as_str(), s.added.article_id))
+            .or_default() += 1;
+    }
+    let (pair_events, pair_articles): (Vec<&str>, Vec<i64>) = own.keys().copied().unzip();
+    let all: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT x.event_id, x.article_id, count(*)
            FROM unnest($1::text[], $2::bigint[]) AS x(event_id, article_id)
            JOIN event_mention_versions m
              ON m.event_id = x.event_id AND m.article_id = x.article_id AND m.coder_version = $3
-                AND m.id NOT IN (SELECT unnest($4::bigint[]))",
+          GROUP BY x.event_id, x.article_id",
     )
     .bind(&pair_events)
     .bind(&pair_articles)
     .bind(version)
-    .bind(&own)
     .fetch_all(&mut **tx)
     .await?;
     let mut known_articles: HashMap<String, BTreeSet<i64>> = HashMap::new();
-    for (event, article) in known {
-        known_articles.entry(event).or_default().insert(article);
-    }
-    // Outlets new to an event are the rows `event_sources` did not have (in key order, so two
-    // batches inserting the same rows wait on each other in one order).
-    let (source_events, source_names): (Vec<&str>, Vec<&str>) = deltas
-        .iter()
-        .flat_map(|(e, d)| d.sources.iter().map(move |s| (e.as_str(), s.as_str())))
-        .unzip();
-    let new_sources: Vec<String> = sqlx::query_scalar(
-        "INSERT INTO event_sources (event_id, coder_version, source)
-         SELECT event_id, $3, source FROM unnest($1::text[], $2::text[]) AS x(event_id, source)
-         ON CONFLICT DO NOTHING
-         RETURNING event_id",
-    )
-    .bind(&source_events)
-    .bind(&source_names)
-    .bind(version)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut sources_added: HashMap<String, i32> = HashMap::new();
-    for event in new_sources {
-        *sources_added.entry(event).or_default() += 1;
+    for (event, article, n) in all {
+        if n > own
+            .get(&(event.as_str(), article))
+            .copied()
+            .unwrap_or_default()
+        {
+            known_articles.entry(event).or_default().insert(article);
+        }
     }
 
     let event_ids: Vec<&str> = deltas.keys().map(String::as_str).collect();
@@ -489,7 +470,6 @@ pub async fn tally_reports(
     Ok(Tally {
         deltas,
         known_articles,
-        sources_added,
         evidence,
     })
 }
@@ -510,11 +490,32 @@ pub async fn write_events(
     let Tally {
         deltas,
         known_articles,
-        sources_added,
         evidence: mut by_event,
     } = tally;
     if deltas.is_empty() {
         return Ok(Vec::new());
+    }
+    // Outlets new to an event are the rows `event_sources` did not have. Inserted under the
+    // merge lock: before it, a batch waited for every other batch that inserted one of its
+    // rows to commit (in the bench, that made the insert the dearest statement of the run).
+    let (source_events, source_names): (Vec<&str>, Vec<&str>) = deltas
+        .iter()
+        .flat_map(|(e, d)| d.sources.iter().map(move |s| (e.as_str(), s.as_str())))
+        .unzip();
+    let new_sources: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO event_sources (event_id, coder_version, source)
+         SELECT event_id, $3, source FROM unnest($1::text[], $2::text[]) AS x(event_id, source)
+         ON CONFLICT DO NOTHING
+         RETURNING event_id",
+    )
+    .bind(&source_events)
+    .bind(&source_names)
+    .bind(version)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut sources_added: HashMap<String, i32> = HashMap::new();
+    for event in new_sources {
+        *sources_added.entry(event).or_default() += 1;
     }
     let no_known = BTreeSet::new();
     let counts = |event: &str, d: &Delta| {
