@@ -42,7 +42,10 @@ start_broker() {
   # Tansu resolves the sqlite path relative to its working directory. setsid detaches it from
   # this script's process group and terminal, so it outlives the script.
   # `exec`: the background subshell becomes the broker, so nothing in this script waits on it.
-  (cd "$tansu_dir" && exec setsid nohup tansu broker \
+  # The broker logs at its own level (NEWSFLOW_TANSU_LOG, default warn, as in the test kit),
+  # not the caller's RUST_LOG: a bench run with RUST_LOG=info for the services had Tansu log
+  # every request (4.6 GB in 90 s) and spend five times its usual CPU doing it.
+  (cd "$tansu_dir" && RUST_LOG=${NEWSFLOW_TANSU_LOG:-warn} exec setsid nohup tansu broker \
       --listener-url "tcp://$broker_addr" \
       --advertised-listener-url "tcp://$broker_addr" \
       --storage-engine "sqlite://tansu.db" \

@@ -233,7 +233,9 @@ impl Extract {
 
         // 2. Under the merge lock, one batch at a time across replicas: story decisions (each
         // sees every story an earlier batch made or grew) and the event rows.
+        let waited = std::time::Instant::now();
         store::lock_merge(tx).await?;
+        let locked = std::time::Instant::now();
         let mut coded: Vec<store::Coded<'_>> = Vec::new();
         if !fresh.is_empty() {
             store::register_version(tx, version).await?;
@@ -286,6 +288,11 @@ impl Extract {
             });
         }
         outbox::enqueue(tx, &outgoing).await?;
+        tracing::debug!(
+            lock_wait_ms = (locked - waited).as_millis() as u64,
+            locked_ms = locked.elapsed().as_millis() as u64,
+            "batch merged"
+        );
         // Recorded before the commit: a rolled-back attempt is retried and records again,
         // which the histogram's quantiles barely feel; the alternative is no latency at all.
         for seconds in latencies {
