@@ -10,7 +10,7 @@
 #      pipeline's throughput as a share of the slower limit
 # The run has its own broker (Tansu, SQLite engine, 127.0.0.1:9093, deleted afterwards unless
 # BENCH_KEEP=1) and its own databases, so it neither disturbs nor is slowed by the test stack.
-# Usage: scripts/bench.sh        (BENCH_ARTICLES=200000, BENCH_REPLICAS=1, BENCH_WORDS=600,
+# Usage: scripts/bench.sh        (BENCH_ARTICLES=200000, BENCH_REPLICAS=2, BENCH_WORDS=600,
 #                                 BENCH_RATE=0: the stream produced as fast as the broker takes
 #                                 it; N: at most N articles/s, as scrapers publish over time;
 #                                 BENCH_BACKLOG=1: the whole stream produced before the services
@@ -26,7 +26,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$HOME/.cargo/bin:$PATH"
 n=${BENCH_ARTICLES:-200000}
-replicas=${BENCH_REPLICAS:-1}
+# Two replicas per service, as the stack runs them: extract's replicas store their batches'
+# reports side by side (one replica alone leaves the machine's second core half idle).
+replicas=${BENCH_REPLICAS:-2}
 words=${BENCH_WORDS:-600}
 checkpoint=${BENCH_CHECKPOINT:-50000}
 offered=${BENCH_RATE:-0}
