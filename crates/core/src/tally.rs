@@ -3,9 +3,10 @@
 //!
 //! The extract stage used to recount every touched event from all of its mentions; a busy
 //! event has thousands, so each batch got dearer as the stream went on. Instead it folds the
-//! batch's new mentions into per-event deltas here and adds them to the stored counts. Which
-//! articles and outlets are new to an event is the caller's knowledge (the store checks the
-//! ones seen before); this module only groups and sums.
+//! batch's new mentions into per-event deltas here and adds them to the stored counts. Every
+//! article among a batch's new mentions is new to its event (the store writes all of an
+//! article's mentions in one transaction); which outlets are new is the caller's knowledge
+//! (the store's `event_sources` rows). This module only groups and sums.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,8 +27,7 @@ pub struct Added {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delta {
     pub mentions: i32,
-    /// Articles among the batch's mentions, before removing those that reported the event
-    /// in an earlier batch (see [`Delta::articles_new`]).
+    /// Articles among the batch's mentions.
     pub articles: BTreeSet<i64>,
     pub sources: BTreeSet<String>,
     pub confidence_sum: f64,
@@ -36,10 +36,9 @@ pub struct Delta {
 }
 
 impl Delta {
-    /// Articles new to the event: the batch's, less those `known` to have reported it before.
-    pub fn articles_new(&self, known: &BTreeSet<i64>) -> i32 {
-        let n = self.articles.difference(known).count();
-        i32::try_from(n).unwrap_or(i32::MAX)
+    /// How many articles the batch adds to the event.
+    pub fn articles_added(&self) -> i32 {
+        i32::try_from(self.articles.len()).unwrap_or(i32::MAX)
     }
 
     /// The batch's mean confidence (what the event's mean moves toward, weighted by count).
@@ -115,7 +114,7 @@ mod tests {
         );
         assert!((a.mean_confidence() - 0.75).abs() < 1e-6);
         assert_eq!((a.first_seen, a.last_seen), (at(7), at(12)));
-        assert_eq!(a.articles_new(&BTreeSet::from([2, 9])), 2);
+        assert_eq!(a.articles_added(), 3);
         assert_eq!(t["b"].mentions, 1);
     }
 }

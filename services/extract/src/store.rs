@@ -1,6 +1,6 @@
 //! SQL of the extract stage.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::TryStreamExt;
@@ -481,11 +481,10 @@ pub async fn write_events(
         *sources_added.entry(event).or_default() += 1;
     }
     // No article of the batch reported its events before (see `tally_reports`).
-    let no_known = BTreeSet::new();
     let counts = |event: &str, d: &Delta| {
         (
             d.mentions,
-            d.articles_new(&no_known),
+            d.articles_added(),
             sources_added.get(event).copied().unwrap_or_default(),
             d.mean_confidence(),
         )
